@@ -1,0 +1,11 @@
+# FATHOM_SANITIZE=address (ASan+UBSan) or thread (TSan) for the whole build.
+set(FATHOM_SANITIZE "" CACHE STRING "Sanitizer build: address | thread | empty")
+if(FATHOM_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(FATHOM_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT FATHOM_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "unknown FATHOM_SANITIZE=${FATHOM_SANITIZE}")
+endif()

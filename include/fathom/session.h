@@ -1,0 +1,80 @@
+// fathom::Session: one conversation's state over a shared Model (KV cache, position, logits).
+#ifndef FATHOM_SESSION_H_
+#define FATHOM_SESSION_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fathom/model.h"
+#include "fathom/sampler.h"
+#include "fathom/status.h"
+
+namespace fathom {
+
+namespace internal {
+class SessionImpl;
+}
+
+struct SessionOptions {
+  int32_t n_ctx = 0;      // context size in tokens; 0 = min(model's training context, 4096)
+  int32_t n_threads = 0;  // 0 = all hardware threads
+  int32_t n_batch = 512;  // prompt tokens per forward pass
+};
+
+struct GenerateOptions {
+  int32_t max_tokens = 128;
+  SamplerOptions sampler;
+  bool stop_at_eos = true;
+  // Called for each generated token with the text that became complete; return false to stop.
+  std::function<bool(int32_t token, const std::string& piece)> on_token;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;
+  std::string text;
+  enum class StopReason { kMaxTokens, kEndOfGeneration, kCallback, kCancelled } stop_reason =
+      StopReason::kMaxTokens;
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options = {});
+  ~Session();
+
+  // Appends `tokens` at the current position and runs them through the model in batches.
+  // With `all_logits`, logits of every evaluated position are kept; otherwise only the last.
+  Status Evaluate(const std::vector<int32_t>& tokens, bool all_logits = false);
+  // Logits of the i-th position of the last Evaluate (i < n_logits()); -1 = the last one.
+  const float* logits(int32_t i = -1) const;
+  int32_t n_logits() const;
+  int32_t n_vocab() const;
+
+  int32_t position() const;  // tokens in the KV cache
+  int32_t n_ctx() const;
+  const std::vector<int32_t>& tokens() const;
+  // Drops cached tokens after `n` (rewind); n <= position().
+  Status Truncate(int32_t n);
+  void Reset() { (void)Truncate(0); }
+
+  // Evaluates `prompt` then samples up to max_tokens tokens.
+  Result<GenerateResult> Generate(const std::vector<int32_t>& prompt,
+                                  const GenerateOptions& options);
+
+  // Asks a running Evaluate/Generate (on another thread) to stop; it returns kCancelled.
+  // Safe to call from any thread at any time.
+  void Cancel();
+
+  const Model& model() const;
+
+ private:
+  explicit Session(std::unique_ptr<internal::SessionImpl> impl);
+  std::unique_ptr<internal::SessionImpl> impl_;
+};
+
+}  // namespace fathom
+
+#endif  // FATHOM_SESSION_H_

@@ -1,0 +1,62 @@
+// fathom::Tokenizer: text <-> token ids for a loaded model.
+#ifndef FATHOM_TOKENIZER_H_
+#define FATHOM_TOKENIZER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fathom/status.h"
+
+namespace fathom {
+
+namespace internal {
+class TokenizerImpl;
+}
+
+class Tokenizer {
+ public:
+  struct EncodeOptions {
+    bool add_bos = true;         // prepend BOS when the vocabulary asks for it
+    bool parse_special = false;  // recognise special/control token text such as "</s>"
+  };
+
+  explicit Tokenizer(std::shared_ptr<const internal::TokenizerImpl> impl);
+  ~Tokenizer();
+
+  Result<std::vector<int32_t>> Encode(std::string_view text, const EncodeOptions& options) const;
+  Result<std::vector<int32_t>> Encode(std::string_view text) const { return Encode(text, {}); }
+  // The bytes a token stands for (may be a partial UTF-8 sequence). Control tokens give "".
+  Result<std::string> TokenToPiece(int32_t token) const;
+  // Concatenated pieces.
+  Result<std::string> Decode(const std::vector<int32_t>& tokens) const;
+
+  int32_t vocab_size() const;
+  int32_t bos() const;  // -1 when the model has none
+  int32_t eos() const;  // -1 when the model has none
+  bool IsEndOfGeneration(int32_t token) const;
+
+ private:
+  std::shared_ptr<const internal::TokenizerImpl> impl_;
+};
+
+// Turns a stream of tokens into valid UTF-8 text pieces: bytes of an incomplete
+// multi-byte character are held back until the character is complete.
+class StreamingDecoder {
+ public:
+  explicit StreamingDecoder(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
+  // Text that became complete with this token (possibly empty).
+  Result<std::string> Push(int32_t token);
+  // Whatever is still held back (invalid bytes become U+FFFD).
+  std::string Flush();
+
+ private:
+  const Tokenizer* tokenizer_;
+  std::string pending_;
+};
+
+}  // namespace fathom
+
+#endif  // FATHOM_TOKENIZER_H_

@@ -1,0 +1,37 @@
+// Dequantization, quantization and scalar reference dot products for every block type.
+// These are the reference implementations that the fast kernels in lib/kernels/ are tested against.
+#ifndef FATHOM_LIB_TENSOR_QUANT_H_
+#define FATHOM_LIB_TENSOR_QUANT_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "tensor/dtype.h"
+
+namespace fathom {
+
+// Converts `n` elements (a multiple of the type's block size) at `src` to float32.
+// Supported for every type with `can_compute` (and Q8_K/Q8_1 activation types).
+// Returns InvalidArgument for unsupported types or a bad `n`.
+absl::Status Dequantize(DType type, const void* src, float* dst, int64_t n);
+
+// Quantizes `n` float32 values into `dst` (RowBytes(type, n) bytes), as ggml's reference
+// quantizer (quantize_row_*_ref) does, bit for bit where ggml's is deterministic.
+// Supported at least for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q8_K, Q2_K..Q6_K, IQ4_NL, IQ4_XS.
+absl::Status Quantize(DType type, const float* src, void* dst, int64_t n);
+
+// Reference dot product of one weight row of type `type` (n elements) with a float32 vector,
+// accumulated exactly as dequantize-then-sum in float (block by block, double accumulator
+// is not used: float accumulation per block, then summed in float).
+float DotRef(DType type, const void* row, const float* x, int64_t n);
+
+// Half-precision helpers.
+float F16ToF32(uint16_t h);
+uint16_t F32ToF16(float f);
+float BF16ToF32(uint16_t h);
+uint16_t F32ToBF16(float f);  // round to nearest even, as ggml does
+float F8E4M3ToF32(uint8_t v);
+
+}  // namespace fathom
+
+#endif  // FATHOM_LIB_TENSOR_QUANT_H_
