@@ -29,13 +29,14 @@ struct GenerateOptions {
   SamplerOptions sampler;
   bool stop_at_eos = true;
   // Called for each generated token with the text that became complete; return false to stop.
+  // A final call with token -1 delivers bytes held back at the end (an incomplete character).
   std::function<bool(int32_t token, const std::string& piece)> on_token;
 };
 
 struct GenerateResult {
   std::vector<int32_t> tokens;
   std::string text;
-  enum class StopReason { kMaxTokens, kEndOfGeneration, kCallback, kCancelled } stop_reason =
+  enum class StopReason { kMaxTokens, kEndOfGeneration, kCallback, kCancelled, kContextFull } stop_reason =
       StopReason::kMaxTokens;
 };
 
@@ -60,7 +61,10 @@ class Session {
   Status Truncate(int32_t n);
   void Reset() { (void)Truncate(0); }
 
-  // Evaluates `prompt` then samples up to max_tokens tokens.
+  // Evaluates `prompt` (appended at the current position) then samples up to max_tokens
+  // tokens. Every generated token except the last is in the KV cache afterwards; the last one
+  // (or the end-of-generation token) is returned but not evaluated. Generation stops with
+  // kContextFull when the context has no room for the next token.
   Result<GenerateResult> Generate(const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options);
 

@@ -1,0 +1,27 @@
+// The state behind fathom::Model: the mapped GGUF file, the model family object, the tokenizer.
+#ifndef FATHOM_LIB_API_MODEL_IMPL_H_
+#define FATHOM_LIB_API_MODEL_IMPL_H_
+
+#include <memory>
+
+#include "fathom/model.h"
+#include "format/gguf_reader.h"
+#include "models/language_model.h"
+
+namespace fathom::internal {
+
+class ModelImpl {
+ public:
+  // Declaration order matters: the model refers into the GGUF mapping, so it is destroyed first.
+  std::unique_ptr<GgufFile> gguf;
+  std::unique_ptr<LanguageModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  ModelInfo info;
+};
+
+// Converts an internal status to the public one.
+Status FromAbsl(const absl::Status& s);
+
+}  // namespace fathom::internal
+
+#endif  // FATHOM_LIB_API_MODEL_IMPL_H_

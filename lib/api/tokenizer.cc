@@ -1,0 +1,97 @@
+// fathom::Tokenizer and StreamingDecoder over the internal tokenizer implementations.
+#include "fathom/tokenizer.h"
+
+#include "api/model_impl.h"
+#include "tokenizer/tokenizer_impl.h"
+
+namespace fathom {
+
+Tokenizer::Tokenizer(std::shared_ptr<const internal::TokenizerImpl> impl)
+    : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+
+Result<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
+                                               const EncodeOptions& options) const {
+  auto r = impl_->Encode(text, options.add_bos, options.parse_special);
+  if (!r.ok()) return internal::FromAbsl(r.status());
+  return *std::move(r);
+}
+
+Result<std::string> Tokenizer::TokenToPiece(int32_t token) const {
+  auto r = impl_->TokenToPiece(token);
+  if (!r.ok()) return internal::FromAbsl(r.status());
+  return *std::move(r);
+}
+
+Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& tokens) const {
+  std::string out;
+  for (int32_t t : tokens) {
+    auto piece = impl_->TokenToPiece(t);
+    if (!piece.ok()) return internal::FromAbsl(piece.status());
+    out += *piece;
+  }
+  return out;
+}
+
+int32_t Tokenizer::vocab_size() const { return impl_->vocab_size(); }
+int32_t Tokenizer::bos() const { return impl_->bos(); }
+int32_t Tokenizer::eos() const { return impl_->eos(); }
+bool Tokenizer::IsEndOfGeneration(int32_t token) const { return impl_->IsEndOfGeneration(token); }
+
+namespace {
+
+// Length of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot start one.
+int Utf8SequenceLength(unsigned char c) {
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
+}
+
+bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// Moves every complete character of `pending` to the result; with `flush`, incomplete tails
+// too. Invalid bytes become U+FFFD.
+std::string TakeComplete(std::string& pending, bool flush) {
+  std::string out;
+  size_t i = 0;
+  while (i < pending.size()) {
+    const unsigned char c = static_cast<unsigned char>(pending[i]);
+    const int len = Utf8SequenceLength(c);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    size_t j = 1;
+    while (j < static_cast<size_t>(len) && i + j < pending.size() &&
+           IsContinuation(static_cast<unsigned char>(pending[i + j]))) {
+      ++j;
+    }
+    if (j == static_cast<size_t>(len)) {
+      out.append(pending, i, len);
+      i += len;
+    } else if (i + j == pending.size() && !flush) {
+      break;  // incomplete character at the end: wait for more bytes
+    } else {
+      out += "\xEF\xBF\xBD";
+      i += j;
+    }
+  }
+  pending.erase(0, i);
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> StreamingDecoder::Push(int32_t token) {
+  auto piece = tokenizer_->TokenToPiece(token);
+  if (!piece.ok()) return piece.status();
+  pending_ += *piece;
+  return TakeComplete(pending_, false);
+}
+
+std::string StreamingDecoder::Flush() { return TakeComplete(pending_, true); }
+
+}  // namespace fathom
