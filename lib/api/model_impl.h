@@ -19,6 +19,10 @@ class ModelImpl {
   ModelInfo info;
 };
 
+// Builds a Model from an already parsed GGUF file (a path or an in-memory buffer).
+Result<std::shared_ptr<const Model>> LoadModelFromGguf(std::unique_ptr<GgufFile> gguf,
+                                                       const ModelLoadOptions& options);
+
 // Converts an internal status to the public one.
 Status FromAbsl(const absl::Status& s);
 

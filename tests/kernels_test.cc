@@ -1,0 +1,140 @@
+// Fast kernels against their scalar references: MatMul vs DotRef for every computable type,
+// RoPE layouts, attention vs a naive implementation.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "tensor/quant.h"
+
+namespace fathom {
+namespace {
+
+std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class MatMulTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(MatMulTest, MatchesScalarReference) {
+  const DType type = GetParam();
+  const int64_t rows = 37, cols = 512, n_tokens = 3;
+  const std::vector<float> w_f32 = RandomVector(rows * cols, 1);
+  auto row_bytes = RowBytes(type, cols);
+  ASSERT_TRUE(row_bytes.ok());
+  std::vector<uint8_t> w_data(*row_bytes * rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    ASSERT_TRUE(Quantize(type, &w_f32[r * cols], &w_data[r * *row_bytes], cols).ok());
+  }
+  WeightMatrix w{type, rows, cols, *row_bytes, w_data.data()};
+  const std::vector<float> x = RandomVector(n_tokens * cols, 2);
+  std::vector<float> y(n_tokens * rows), y_ref(n_tokens * rows);
+  ThreadPool pool(2);
+  MatMul(w, x.data(), n_tokens, y.data(), pool);
+  MatMulRef(w, x.data(), n_tokens, y_ref.data());
+  for (size_t i = 0; i < y.size(); ++i) {
+    // Both sum the same dequantized products in float, in different orders.
+    EXPECT_NEAR(y[i], y_ref[i], 1e-4f * (1.0f + std::fabs(y_ref[i]))) << "at " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
+                         ::testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0,
+                                           DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+                                           DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,
+                                           DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                                           DType::kIQ4_NL, DType::kIQ4_XS),
+                         [](const auto& info) { return std::string(Traits(info.param).name); });
+
+TEST(MatMulTest, SameResultForAnyThreadCount) {
+  const int64_t rows = 300, cols = 256;
+  const std::vector<float> w = RandomVector(rows * cols, 3);
+  const std::vector<float> x = RandomVector(2 * cols, 4);
+  WeightMatrix m{DType::kF32, rows, cols, cols * 4, reinterpret_cast<const uint8_t*>(w.data())};
+  std::vector<float> y1(2 * rows), y2(2 * rows);
+  ThreadPool p1(1), p3(3);
+  MatMul(m, x.data(), 2, y1.data(), p1);
+  MatMul(m, x.data(), 2, y2.data(), p3);
+  EXPECT_EQ(y1, y2);
+}
+
+TEST(RopeTest, AdjacentAndNeoxPairs) {
+  RopeTable adj(4, 10000.0, {}, 1.0, RopeLayout::kAdjacentPairs);
+  RopeTable neox(4, 10000.0, {}, 1.0, RopeLayout::kNeox);
+  float c[2], s[2];
+  adj.Angles(3, c, s);
+  EXPECT_FLOAT_EQ(c[0], std::cos(3.0f));
+  EXPECT_NEAR(s[1], std::sin(3.0 * std::pow(10000.0, -0.5)), 1e-7);
+  float a[4] = {1, 2, 3, 4};
+  adj.Apply(a, 1, 4, c, s);
+  EXPECT_NEAR(a[0], 1 * c[0] - 2 * s[0], 1e-6);
+  EXPECT_NEAR(a[1], 1 * s[0] + 2 * c[0], 1e-6);
+  float b[4] = {1, 2, 3, 4};
+  neox.Apply(b, 1, 4, c, s);
+  EXPECT_NEAR(b[0], 1 * c[0] - 3 * s[0], 1e-6);
+  EXPECT_NEAR(b[2], 1 * s[0] + 3 * c[0], 1e-6);
+}
+
+TEST(RopeTest, FrequencyFactorsDivideFrequencies) {
+  RopeTable plain(4, 500000.0, {}, 1.0, RopeLayout::kAdjacentPairs);
+  RopeTable scaled(4, 500000.0, {1.0f, 8.0f}, 1.0, RopeLayout::kAdjacentPairs);
+  float c1[2], s1[2], c2[2], s2[2];
+  plain.Angles(80, c1, s1);
+  scaled.Angles(640, c2, s2);  // theta(640)/8 == theta(80) for the second frequency
+  EXPECT_NEAR(c2[1], c1[1], 1e-5);
+  EXPECT_NEAR(s2[1], s1[1], 1e-5);
+}
+
+TEST(AttentionTest, MatchesNaiveGqa) {
+  AttentionShape s{4, 2, 8, 8, 0.35f};
+  const int64_t pos0 = 5, n_tokens = 3, n_pos = pos0 + n_tokens;
+  const auto q = RandomVector(n_tokens * 4 * 8, 5);
+  const auto k = RandomVector(n_pos * 2 * 8, 6);
+  const auto v = RandomVector(n_pos * 2 * 8, 7);
+  std::vector<float> out(n_tokens * 4 * 8);
+  ThreadPool pool(2);
+  CausalAttention(s, q.data(), n_tokens, pos0, k.data(), v.data(), out.data(), pool);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int h = 0; h < 4; ++h) {
+      const int kvh = h / 2;
+      std::vector<double> w;
+      double mx = -1e30;
+      for (int64_t j = 0; j <= pos0 + t; ++j) {
+        double d = 0;
+        for (int i = 0; i < 8; ++i) d += q[(t * 4 + h) * 8 + i] * k[(j * 2 + kvh) * 8 + i];
+        w.push_back(d * s.scale);
+        mx = std::max(mx, w.back());
+      }
+      double sum = 0;
+      for (double& x : w) sum += (x = std::exp(x - mx));
+      for (int i = 0; i < 8; ++i) {
+        double o = 0;
+        for (size_t j = 0; j < w.size(); ++j) o += w[j] / sum * v[(j * 2 + kvh) * 8 + i];
+        EXPECT_NEAR(out[(t * 4 + h) * 8 + i], o, 1e-5);
+      }
+    }
+  }
+}
+
+TEST(OpsTest, RmsNormAndSwiGlu) {
+  const float x[4] = {1, -2, 3, -4};
+  const float w[4] = {1, 1, 2, 0.5f};
+  float y[4];
+  RmsNorm(x, w, 4, 0.0f, y);
+  const float inv = 1.0f / std::sqrt(30.0f / 4);
+  EXPECT_NEAR(y[2], 3 * inv * 2, 1e-6);
+  float g[2] = {0.5f, -1.0f};
+  const float u[2] = {2.0f, 3.0f};
+  SwiGlu(g, u, 2, g);
+  EXPECT_NEAR(g[0], 0.5f / (1 + std::exp(-0.5f)) * 2, 1e-6);
+}
+
+}  // namespace
+}  // namespace fathom

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies, builds Release and runs every test,
+# then builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the parser and
+# hostile-input tests under it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake/install_deps.sh
+jobs=${FATHOM_JOBS:-2}
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFATHOM_BUILD_BENCH=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=address \
+  -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
+asan_tests=(format_gguf_test format_gguf_mutation_test model_mutation_test tokenizer_spm_test)
+cmake --build build-asan -j"$jobs" --target "${asan_tests[@]}"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in "${asan_tests[@]}"; do
+  echo "== $t (ASan+UBSan)"
+  "build-asan/tests/$t" --gtest_brief=1
+done
