@@ -71,9 +71,11 @@ Status Session::Evaluate(const std::vector<int32_t>& tokens, bool all_logits) {
     const bool last = b + len == n;
     // Logits of a non-final batch are only needed with all_logits.
     float* out = all_logits ? &s.logits[b * n_vocab] : s.logits.data();
-    absl::Status st = s.lm().Forward(
-        *s.state, absl::MakeConstSpan(tokens.data() + b, len), pos + b, all_logits || last, out,
-        s.pool, &s.cancel);
+    const internal::LogitsMode mode = all_logits ? internal::LogitsMode::kAll
+                                      : last       ? internal::LogitsMode::kLast
+                                                   : internal::LogitsMode::kNone;
+    absl::Status st = s.lm().Forward(*s.state, absl::MakeConstSpan(tokens.data() + b, len),
+                                     pos + b, mode, out, s.pool, &s.cancel);
     if (!st.ok()) return internal::FromAbsl(st);
     s.tokens.insert(s.tokens.end(), tokens.begin() + b, tokens.begin() + b + len);
   }

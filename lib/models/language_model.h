@@ -24,6 +24,9 @@ class ForwardState {
   virtual int64_t bytes() const = 0;  // KV cache + scratch
 };
 
+// Which positions of a forward batch need logits.
+enum class LogitsMode { kNone, kLast, kAll };
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -31,10 +34,10 @@ class LanguageModel {
   virtual absl::StatusOr<std::unique_ptr<ForwardState>> NewState(int64_t n_ctx,
                                                                  int64_t max_batch) const = 0;
   // Runs `tokens` (at most state.max_batch()) at positions pos0, pos0+1, ... (cache entries
-  // below pos0 must be valid). Writes logits of every token ([n x n_vocab]) when all_logits,
-  // else of the last token only. Checks `cancel` between layers and returns Cancelled.
+  // below pos0 must be valid). Writes logits of every token ([n x n_vocab]) for kAll, of the
+  // last token for kLast, none for kNone. Checks `cancel` between layers (returns Cancelled).
   virtual absl::Status Forward(ForwardState& state, absl::Span<const int32_t> tokens, int64_t pos0,
-                               bool all_logits, float* logits, ThreadPool& pool,
+                               LogitsMode mode, float* logits, ThreadPool& pool,
                                const std::atomic<bool>* cancel) const = 0;
 };
 

@@ -261,7 +261,7 @@ absl::StatusOr<std::unique_ptr<ForwardState>> LlamaModel::NewState(int64_t n_ctx
 }
 
 absl::Status LlamaModel::Forward(ForwardState& state_base, absl::Span<const int32_t> tokens,
-                                 int64_t pos0, bool all_logits, float* logits, ThreadPool& pool,
+                                 int64_t pos0, LogitsMode mode, float* logits, ThreadPool& pool,
                                  const std::atomic<bool>* cancel) const {
   auto& st = static_cast<LlamaState&>(state_base);
   const LlamaHParams& h = hp_;
@@ -338,7 +338,8 @@ absl::Status LlamaModel::Forward(ForwardState& state_base, absl::Span<const int3
     for (int64_t i = 0; i < n * d; ++i) st.x[i] += st.xn[i];
   }
 
-  const int64_t first = all_logits ? 0 : n - 1;
+  if (mode == LogitsMode::kNone) return absl::OkStatus();
+  const int64_t first = mode == LogitsMode::kAll ? 0 : n - 1;
   const int64_t rows = n - first;
   for (int64_t t = first; t < n; ++t) {
     RmsNorm(&st.x[t * d], output_norm_, d, h.rms_eps, &st.xn[(t - first) * d]);

@@ -43,7 +43,7 @@ class LlamaModel final : public LanguageModel {
   absl::StatusOr<std::unique_ptr<ForwardState>> NewState(int64_t n_ctx,
                                                          int64_t max_batch) const override;
   absl::Status Forward(ForwardState& state, absl::Span<const int32_t> tokens, int64_t pos0,
-                       bool all_logits, float* logits, ThreadPool& pool,
+                       LogitsMode mode, float* logits, ThreadPool& pool,
                        const std::atomic<bool>* cancel) const override;
 
  private:
