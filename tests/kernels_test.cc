@@ -47,10 +47,9 @@ TEST_P(MatMulTest, MatchesScalarReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
                          ::testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0,
-                                           DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                                           DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,
-                                           DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                                           DType::kIQ4_NL, DType::kIQ4_XS),
+                                           DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                                           DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                                           DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS),
                          [](const auto& info) { return std::string(Traits(info.param).name); });
 
 TEST(MatMulTest, SameResultForAnyThreadCount) {

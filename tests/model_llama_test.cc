@@ -34,10 +34,10 @@ float MaxAbsDiff(const float* a, const float* b, int64_t n) {
 // exact arithmetic, caused by its activation rounding): our logits vs llama.cpp's logits.
 double LlamaCppTolerance(const std::string& folder, const std::string& type) {
   static const std::map<std::string, double> qwen2 = {
-      {"F16", 0.0042}, {"BF16", 0.034}, {"Q8_0", 0.16}, {"Q4_0", 0.14}, {"Q5_0", 0.14},
+      {"F16", 0.0042}, {"BF16", 0.034}, {"Q8_0", 0.16}, {"Q4_0", 0.14},   {"Q5_0", 0.14},
       {"Q2_K", 0.33},  {"Q4_K", 0.35},  {"Q6_K", 0.3},  {"IQ4_NL", 0.14}, {"Q4_K_M", 0.35}};
   static const std::map<std::string, double> llama3 = {
-      {"Q8_0", 0.12}, {"Q4_1", 0.12}, {"Q5_1", 0.11}, {"Q3_K", 0.23},
+      {"Q8_0", 0.12}, {"Q4_1", 0.12},   {"Q5_1", 0.11},  {"Q3_K", 0.23},
       {"Q5_K", 0.24}, {"IQ4_XS", 0.28}, {"Q4_K_M", 0.25}};
   const auto& table = folder == "qwen2-tiny" ? qwen2 : llama3;
   auto it = table.find(type);
@@ -50,11 +50,11 @@ struct LlamaCppCase {
 };
 
 std::vector<LlamaCppCase> AllLlamaCppCases() {
-  return {{"qwen2-tiny", "F16"},    {"qwen2-tiny", "BF16"},   {"qwen2-tiny", "Q8_0"},
-          {"qwen2-tiny", "Q4_0"},   {"qwen2-tiny", "Q5_0"},   {"qwen2-tiny", "Q2_K"},
-          {"qwen2-tiny", "Q4_K"},   {"qwen2-tiny", "Q6_K"},   {"qwen2-tiny", "IQ4_NL"},
-          {"qwen2-tiny", "Q4_K_M"}, {"llama3-tiny", "Q8_0"},  {"llama3-tiny", "Q4_1"},
-          {"llama3-tiny", "Q5_1"},  {"llama3-tiny", "Q3_K"},  {"llama3-tiny", "Q5_K"},
+  return {{"qwen2-tiny", "F16"},     {"qwen2-tiny", "BF16"},   {"qwen2-tiny", "Q8_0"},
+          {"qwen2-tiny", "Q4_0"},    {"qwen2-tiny", "Q5_0"},   {"qwen2-tiny", "Q2_K"},
+          {"qwen2-tiny", "Q4_K"},    {"qwen2-tiny", "Q6_K"},   {"qwen2-tiny", "IQ4_NL"},
+          {"qwen2-tiny", "Q4_K_M"},  {"llama3-tiny", "Q8_0"},  {"llama3-tiny", "Q4_1"},
+          {"llama3-tiny", "Q5_1"},   {"llama3-tiny", "Q3_K"},  {"llama3-tiny", "Q5_K"},
           {"llama3-tiny", "IQ4_XS"}, {"llama3-tiny", "Q4_K_M"}};
 }
 
@@ -122,7 +122,8 @@ TEST(StoriesTest, PrefillMatchesTokenByTokenDecode) {
   FATHOM_REQUIRE_FIXTURE("stories260K/stories260K.gguf");
   auto model = LoadOrDie(FixturePath("stories260K/stories260K.gguf"));
   ASSERT_NE(model, nullptr);
-  const auto cases = nlohmann::json::parse(testing::ReadFile(FixturePath("stories260K/expected.json")));
+  const auto cases =
+      nlohmann::json::parse(testing::ReadFile(FixturePath("stories260K/expected.json")));
   const auto& c0 = cases["cases"][0];
   std::vector<int32_t> ids = c0["prompt_ids"].get<std::vector<int32_t>>();
   const auto out_ids = c0["output_ids"].get<std::vector<int32_t>>();
@@ -150,7 +151,8 @@ TEST(StoriesTest, GreedyMatchesLlamaCppForAllPrompts) {
   FATHOM_REQUIRE_FIXTURE("stories260K/stories260K.gguf");
   auto model = LoadOrDie(FixturePath("stories260K/stories260K.gguf"));
   ASSERT_NE(model, nullptr);
-  const auto cases = nlohmann::json::parse(testing::ReadFile(FixturePath("stories260K/expected.json")));
+  const auto cases =
+      nlohmann::json::parse(testing::ReadFile(FixturePath("stories260K/expected.json")));
   for (const auto& c : cases["cases"]) {
     const std::string prompt = c["prompt"];
     auto ids = model->tokenizer().Encode(prompt);

@@ -47,7 +47,8 @@ bool LoadAndRun(const std::string& bytes, std::string* error) {
 
 TEST(ModelMutationTest, EveryVariantLoadsOrFailsCleanly) {
   FATHOM_REQUIRE_FIXTURE("stories260K/stories260K.gguf");
-  const std::string original = testing::ReadFile(testing::FixturePath("stories260K/stories260K.gguf"));
+  const std::string original =
+      testing::ReadFile(testing::FixturePath("stories260K/stories260K.gguf"));
   ASSERT_FALSE(original.empty());
   std::string error;
   ASSERT_TRUE(LoadAndRun(original, &error)) << error;
@@ -69,7 +70,8 @@ TEST(ModelMutationTest, EveryVariantLoadsOrFailsCleanly) {
   };
   // Truncations: dense through the header, sparse through the data.
   for (uint64_t cut = 0; cut < header_end; cut += 1 + cut / 64) check(original.substr(0, cut));
-  for (int i = 0; i < 50; ++i) check(original.substr(0, header_end + rng() % (original.size() - header_end)));
+  for (int i = 0; i < 50; ++i)
+    check(original.substr(0, header_end + rng() % (original.size() - header_end)));
   // Bit flips and byte overwrites in the header region.
   for (int i = 0; i < 1500; ++i) {
     std::string v = original;
@@ -85,8 +87,8 @@ TEST(ModelMutationTest, EveryVariantLoadsOrFailsCleanly) {
     check(v);
   }
   // Overwrites of aligned 8-byte words (counts, lengths, dims, offsets) with hostile values.
-  const uint64_t hostile[] = {0, 1, 5, 0xFFFFFFFFull, 0x7FFFFFFFFFFFFFFFull, ~0ull,
-                              0x8000000000000000ull, 1ull << 40, 3};
+  const uint64_t hostile[] = {
+      0, 1, 5, 0xFFFFFFFFull, 0x7FFFFFFFFFFFFFFFull, ~0ull, 0x8000000000000000ull, 1ull << 40, 3};
   for (int i = 0; i < 1500; ++i) {
     std::string v = original;
     const uint64_t at = rng() % (header_end - 8);
@@ -97,7 +99,8 @@ TEST(ModelMutationTest, EveryVariantLoadsOrFailsCleanly) {
   // Garbage in the tensor data: must still run (NaNs are not a crash).
   for (int i = 0; i < 20; ++i) {
     std::string v = original;
-    for (int j = 0; j < 200; ++j) v[header_end + rng() % (original.size() - header_end)] = static_cast<char>(rng());
+    for (int j = 0; j < 200; ++j)
+      v[header_end + rng() % (original.size() - header_end)] = static_cast<char>(rng());
     check(v);
   }
   EXPECT_GT(loaded, 0);

@@ -1,4 +1,5 @@
-// fathom::Sampler: picks the next token from logits (temperature, top-k, top-p, seeded RNG, greedy).
+// fathom::Sampler: picks the next token from logits (temperature, top-k, top-p, seeded RNG,
+// greedy).
 #ifndef FATHOM_SAMPLER_H_
 #define FATHOM_SAMPLER_H_
 

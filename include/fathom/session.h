@@ -36,8 +36,13 @@ struct GenerateOptions {
 struct GenerateResult {
   std::vector<int32_t> tokens;
   std::string text;
-  enum class StopReason { kMaxTokens, kEndOfGeneration, kCallback, kCancelled, kContextFull } stop_reason =
-      StopReason::kMaxTokens;
+  enum class StopReason {
+    kMaxTokens,
+    kEndOfGeneration,
+    kCallback,
+    kCancelled,
+    kContextFull
+  } stop_reason = StopReason::kMaxTokens;
 };
 
 class Session {

@@ -34,6 +34,9 @@ class Tokenizer {
   Result<std::string> Decode(const std::vector<int32_t>& tokens) const;
 
   int32_t vocab_size() const;
+  // False when the model came without tokenizer files (a Hugging Face folder without
+  // tokenizer.json): token ids work, Encode/TokenToPiece/Decode return kFailedPrecondition.
+  bool has_text() const;
   int32_t bos() const;  // -1 when the model has none
   int32_t eos() const;  // -1 when the model has none
   bool IsEndOfGeneration(int32_t token) const;

@@ -3,6 +3,8 @@
 
 #include "absl/strings/str_format.h"
 #include "api/model_impl.h"
+#include "models/deepseek/deepseek_model.h"
+#include "tokenizer/missing_tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace fathom {
@@ -40,6 +42,32 @@ Result<std::shared_ptr<const Model>> LoadModelFromGguf(std::unique_ptr<GgufFile>
   return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));
 }
 
+Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& folder,
+                                                           const ModelLoadOptions& options) {
+  auto report = [&](float f) { return !options.progress || options.progress(f); };
+  const Status cancelled(StatusCode::kCancelled, "model load cancelled by the progress callback");
+  auto impl = std::make_unique<ModelImpl>();
+  auto ckpt = HfCheckpoint::Open(folder);
+  if (!ckpt.ok()) return FromAbsl(ckpt.status());
+  impl->hf = *std::move(ckpt);
+  if (!report(0.3f)) return cancelled;
+  auto model = DeepSeekModel::LoadHf(*impl->hf, &impl->info);
+  if (!model.ok()) return FromAbsl(model.status());
+  const DeepSeekConfig& config = (*model)->config();
+  impl->model = *std::move(model);
+  if (!report(0.8f)) return cancelled;
+  const std::string reason =
+      impl->hf->HasTokenizerFiles()
+          ? absl::StrFormat("reading tokenizer.json / tokenizer.model is not supported yet ('%s')",
+                            folder)
+          : absl::StrFormat("'%s' has no tokenizer files; use token ids", folder);
+  impl->tokenizer = std::make_unique<Tokenizer>(std::make_shared<MissingTokenizer>(
+      reason, impl->info.n_vocab, static_cast<int32_t>(config.bos_token_id),
+      static_cast<int32_t>(config.eos_token_id)));
+  if (!report(1.0f)) return cancelled;
+  return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));
+}
+
 }  // namespace internal
 
 Result<std::shared_ptr<const Model>> Model::Load(const std::string& path,
@@ -47,6 +75,7 @@ Result<std::shared_ptr<const Model>> Model::Load(const std::string& path,
   if (options.progress && !options.progress(0.0f)) {
     return Status(StatusCode::kCancelled, "model load cancelled by the progress callback");
   }
+  if (IsDirectory(path)) return internal::LoadModelFromHfFolder(path, options);
   auto gguf = GgufFile::Open(path);
   if (!gguf.ok()) return internal::FromAbsl(gguf.status());
   return internal::LoadModelFromGguf(*std::move(gguf), options);

@@ -6,6 +6,7 @@
 
 #include "fathom/model.h"
 #include "format/gguf_reader.h"
+#include "format/hf_checkpoint.h"
 #include "models/language_model.h"
 
 namespace fathom::internal {
@@ -14,6 +15,7 @@ class ModelImpl {
  public:
   // Declaration order matters: the model refers into the GGUF mapping, so it is destroyed first.
   std::unique_ptr<GgufFile> gguf;
+  std::unique_ptr<HfCheckpoint> hf;
   std::unique_ptr<LanguageModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
   ModelInfo info;
@@ -22,6 +24,10 @@ class ModelImpl {
 // Builds a Model from an already parsed GGUF file (a path or an in-memory buffer).
 Result<std::shared_ptr<const Model>> LoadModelFromGguf(std::unique_ptr<GgufFile> gguf,
                                                        const ModelLoadOptions& options);
+
+// Builds a Model from a Hugging Face checkpoint folder (DeepSeek V2/V3).
+Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& folder,
+                                                           const ModelLoadOptions& options);
 
 // Converts an internal status to the public one.
 Status FromAbsl(const absl::Status& s);

@@ -46,8 +46,8 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   const int32_t n_batch = std::max<int32_t>(1, options.n_batch == 0 ? 512 : options.n_batch);
   auto state = model->impl().model->NewState(n_ctx, std::min(n_batch, n_ctx));
   if (!state.ok()) return internal::FromAbsl(state.status());
-  auto impl = std::make_unique<internal::SessionImpl>(model, *std::move(state), options.n_threads,
-                                                      n_batch);
+  auto impl =
+      std::make_unique<internal::SessionImpl>(model, *std::move(state), options.n_threads, n_batch);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -59,8 +59,8 @@ Status Session::Evaluate(const std::vector<int32_t>& tokens, bool all_logits) {
   const int64_t pos = static_cast<int64_t>(s.tokens.size());
   if (pos + n > s.state->n_ctx()) {
     return Status(StatusCode::kContextFull,
-                  absl::StrFormat("context full: %d cached + %d new tokens exceed n_ctx %d", pos,
-                                  n, s.state->n_ctx()));
+                  absl::StrFormat("context full: %d cached + %d new tokens exceed n_ctx %d", pos, n,
+                                  s.state->n_ctx()));
   }
   const int32_t n_vocab = s.lm().n_vocab();
   s.logits.resize(static_cast<size_t>(all_logits ? n : 1) * n_vocab);
@@ -72,10 +72,10 @@ Status Session::Evaluate(const std::vector<int32_t>& tokens, bool all_logits) {
     // Logits of a non-final batch are only needed with all_logits.
     float* out = all_logits ? &s.logits[b * n_vocab] : s.logits.data();
     const internal::LogitsMode mode = all_logits ? internal::LogitsMode::kAll
-                                      : last       ? internal::LogitsMode::kLast
-                                                   : internal::LogitsMode::kNone;
-    absl::Status st = s.lm().Forward(*s.state, absl::MakeConstSpan(tokens.data() + b, len),
-                                     pos + b, mode, out, s.pool, &s.cancel);
+                                      : last     ? internal::LogitsMode::kLast
+                                                 : internal::LogitsMode::kNone;
+    absl::Status st = s.lm().Forward(*s.state, absl::MakeConstSpan(tokens.data() + b, len), pos + b,
+                                     mode, out, s.pool, &s.cancel);
     if (!st.ok()) return internal::FromAbsl(st);
     s.tokens.insert(s.tokens.end(), tokens.begin() + b, tokens.begin() + b + len);
   }
@@ -134,10 +134,14 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
       break;
     }
     result.tokens.push_back(token);
-    auto piece = decoder.Push(token);
-    if (!piece.ok()) return piece.status();
-    result.text += *piece;
-    if (options.on_token && !options.on_token(token, *piece)) {
+    std::string piece;
+    if (tok.has_text()) {
+      auto p = decoder.Push(token);
+      if (!p.ok()) return p.status();
+      piece = std::move(p).value();
+      result.text += piece;
+    }
+    if (options.on_token && !options.on_token(token, piece)) {
       result.stop_reason = GenerateResult::StopReason::kCallback;
       break;
     }

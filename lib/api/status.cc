@@ -1,5 +1,6 @@
 // fathom::Status helpers and the absl -> public status bridge.
 #include "absl/status/status.h"
+
 #include "absl/strings/str_cat.h"
 #include "api/model_impl.h"
 #include "fathom/fathom.h"

@@ -34,6 +34,7 @@ Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& tokens) const 
 }
 
 int32_t Tokenizer::vocab_size() const { return impl_->vocab_size(); }
+bool Tokenizer::has_text() const { return impl_->has_text(); }
 int32_t Tokenizer::bos() const { return impl_->bos(); }
 int32_t Tokenizer::eos() const { return impl_->eos(); }
 bool Tokenizer::IsEndOfGeneration(int32_t token) const { return impl_->IsEndOfGeneration(token); }

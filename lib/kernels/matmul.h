@@ -16,13 +16,33 @@ struct WeightMatrix {
   int64_t cols = 0;
   uint64_t row_bytes = 0;
   const uint8_t* data = nullptr;
+  // Optional per-block scales (DeepSeek FP8: 128x128 blocks): element (r, c) is multiplied by
+  // block_scale[((scale_row0 + r) / 128) * scale_cols + c / 128].
+  const float* block_scale = nullptr;
+  int64_t scale_cols = 0;
+  int64_t scale_row0 = 0;
 
   const uint8_t* row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_bytes; }
+  // Rows [first, first + count) as a matrix of their own.
+  WeightMatrix Rows(int64_t first, int64_t count) const;
 };
+
+inline constexpr int64_t kScaleBlock = 128;
+
+// Row r of `w` as float32 (cols values).
+void DequantizeRow(const WeightMatrix& w, int64_t r, float* out);
 
 // y[t * w.rows + r] = dot(W row r, x[t * w.cols ...]) for t < n_tokens.
 // Each weight row is read once for all tokens; rows are split over the pool's threads.
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+// Single-threaded forms for callers that parallelise at a coarser level (e.g. per head).
+// `row_buf` holds w.cols floats. MatMulSerial: y[t * y_stride + r] = W[r] . x[t * w.cols ...].
+void MatMulSerial(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+                  int64_t y_stride, float* row_buf);
+// MatMulTransposedSerial: y[t * w.cols + c] = sum_r x[t * x_stride + r] * W[r][c] (y = x W).
+void MatMulTransposedSerial(const WeightMatrix& w, const float* x, int64_t x_stride,
+                            int64_t n_tokens, float* y, float* row_buf);
 
 // Scalar reference (DotRef per row and token), for tests.
 void MatMulRef(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "kernels/matmul.h"
 
@@ -44,6 +45,12 @@ RopeTable::RopeTable(int n_rot, double base, const std::vector<float>& freq_fact
     inv_freq_[i] = f;
   }
 }
+
+RopeTable::RopeTable(std::vector<double> inv_freq, RopeLayout layout)
+    : n_rot_(static_cast<int>(inv_freq.size() * 2)),
+      layout_(layout),
+      position_scale_(1.0),
+      inv_freq_(std::move(inv_freq)) {}
 
 void RopeTable::Angles(int64_t position, float* cos_out, float* sin_out) const {
   const double p = static_cast<double>(position) * position_scale_;

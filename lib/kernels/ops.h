@@ -28,6 +28,8 @@ class RopeTable {
   // `position_scale` (linear rope scaling = 1/factor).
   RopeTable(int n_rot, double base, const std::vector<float>& freq_factors, double position_scale,
             RopeLayout layout);
+  // Explicit inverse frequencies (n_rot/2 of them), e.g. YaRN-corrected.
+  RopeTable(std::vector<double> inv_freq, RopeLayout layout);
   int n_rot() const { return n_rot_; }
   // Fills cos/sin (n_rot/2 each) for a position.
   void Angles(int64_t position, float* cos_out, float* sin_out) const;

@@ -11,22 +11,26 @@
 #include "absl/status/statusor.h"
 #include "format/gguf_reader.h"
 #include "kernels/matmul.h"
+#include "models/weight_source.h"
 
 namespace fathom::internal {
 
-class GgufWeights {
+class GgufWeights final : public WeightSource {
  public:
   explicit GgufWeights(const GgufFile& gguf) : gguf_(gguf) {}
 
-  bool Has(const std::string& name) const { return gguf_.HasTensor(name); }
-  // A 2-D tensor of `rows` x `cols` (ggml dims {cols, rows}) of a computable type.
-  absl::StatusOr<WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols);
-  // A 1-D tensor of n elements, as float32 (owned by this object).
-  absl::StatusOr<const float*> Vector(const std::string& name, int64_t n);
-  // Sum of the elements of every tensor handed out so far.
-  int64_t n_params() const { return n_params_; }
+  bool Has(const std::string& name) const override { return gguf_.HasTensor(name); }
+  // ggml dims {cols, rows}.
+  absl::StatusOr<WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols) override;
+  // ggml dims {cols, rows, count}.
+  absl::StatusOr<std::vector<WeightMatrix>> Stacked(const std::string& name, int64_t count,
+                                                    int64_t rows, int64_t cols) override;
+  absl::StatusOr<const float*> Vector(const std::string& name, int64_t n) override;
+  int64_t n_params() const override { return n_params_; }
 
  private:
+  absl::StatusOr<WeightMatrix> Checked(const std::string& name, const std::vector<int64_t>& dims,
+                                       int64_t rows, int64_t cols);
   const GgufFile& gguf_;
   std::deque<std::vector<float>> vectors_;
   int64_t n_params_ = 0;

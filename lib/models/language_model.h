@@ -39,6 +39,18 @@ class LanguageModel {
   virtual absl::Status Forward(ForwardState& state, absl::Span<const int32_t> tokens, int64_t pos0,
                                LogitsMode mode, float* logits, ThreadPool& pool,
                                const std::atomic<bool>* cancel) const = 0;
+
+  // Multi-token prediction (DeepSeek-V3's MTP module), where the model has one.
+  virtual bool has_mtp() const { return false; }
+  // Runs the MTP module for positions pos0 .. pos0 + n - 1 (n = next_tokens.size()): row i
+  // combines the main model's final hidden state at position pos0 + i (kept by Forward, which
+  // must have covered that position; the state keeps the hidden states of the latest Forward
+  // batch and the position just before it) with the embedding of next_tokens[i] (the token at
+  // pos0 + i + 1), and predicts the token at pos0 + i + 2. MTP cache entries below pos0 must be
+  // valid. Writes [n x n_vocab] logits.
+  virtual absl::Status ForwardMtp(ForwardState& state, absl::Span<const int32_t> next_tokens,
+                                  int64_t pos0, float* logits, ThreadPool& pool,
+                                  const std::atomic<bool>* cancel) const;
 };
 
 // Builds the model the GGUF file describes (by general.architecture) and fills `info`.

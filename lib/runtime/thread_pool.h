@@ -24,8 +24,7 @@ class ThreadPool {
   // Splits [0, n) into contiguous chunks (at most one per thread, each a multiple of `grain`
   // except the last) and runs fn(begin, end, thread_index) on them; returns when all are done.
   // The split depends only on n, grain and n_threads, so results are deterministic.
-  void ParallelFor(int64_t n, int64_t grain,
-                   const std::function<void(int64_t, int64_t, int)>& fn);
+  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
   void WorkerLoop(int index);

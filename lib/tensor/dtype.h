@@ -44,7 +44,7 @@ enum class DType : uint32_t {
   kTQ1_0 = 34,
   kTQ2_0 = 35,
   kMXFP4 = 39,
-  // Not a ggml type: DeepSeek's float8_e4m3fn (safetensors F8_E4M3). Id chosen outside ggml's range.
+  // Not a ggml type: DeepSeek's float8_e4m3fn (safetensors F8_E4M3); id outside ggml's range.
   kF8_E4M3 = 1000,
 };
 

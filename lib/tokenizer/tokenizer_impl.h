@@ -33,6 +33,8 @@ class TokenizerImpl {
   // byte tokens <0xNN> give that byte, SentencePiece's U+2581 becomes a space.
   virtual absl::StatusOr<std::string> TokenToPiece(int32_t token) const = 0;
   virtual int32_t vocab_size() const = 0;
+  // False for models loaded without tokenizer files: ids work, text does not.
+  virtual bool has_text() const { return true; }
   virtual int32_t bos() const = 0;  // -1 if none
   virtual int32_t eos() const = 0;  // -1 if none
   virtual bool IsEndOfGeneration(int32_t token) const = 0;

@@ -1,4 +1,5 @@
 // LlamaModel: hyperparameters and weights from GGUF (llama.cpp's names and keys), batched forward.
+#include "runtime/status_macros.h"
 #include "models/llama/llama_model.h"
 
 #include <algorithm>
@@ -46,13 +47,6 @@ absl::StatusOr<double> OptionalFloat(const GgufFile& g, const std::string& key, 
   }
   return *v;
 }
-
-#define FATHOM_ASSIGN_OR_RETURN(lhs, expr) \
-  do {                                     \
-    auto _r = (expr);                      \
-    if (!_r.ok()) return _r.status();      \
-    lhs = *std::move(_r);                  \
-  } while (0)
 
 class LlamaState final : public ForwardState {
  public:

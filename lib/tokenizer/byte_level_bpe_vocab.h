@@ -1,0 +1,47 @@
+// Byte-level BPE vocabulary (tokenizer.ggml.model = "gpt2"): loads the vocabulary and decodes
+// tokens through GPT-2's byte-to-unicode mapping. Encoding arrives with the full tokenizer.
+#ifndef FATHOM_LIB_TOKENIZER_BYTE_LEVEL_BPE_VOCAB_H_
+#define FATHOM_LIB_TOKENIZER_BYTE_LEVEL_BPE_VOCAB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "format/gguf_reader.h"
+#include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/vocab.h"
+
+namespace fathom::internal {
+
+// Maps a byte-level token text back to bytes as llama.cpp's llama_decode_text does: each code
+// point of GPT-2's byte-to-unicode alphabet becomes its byte; anything else becomes
+// "[UNK_BYTE_0x<hex of its UTF-8>" + text + "]". Invalid UTF-8 counts as U+FFFD per byte.
+std::string DecodeByteLevelText(std::string_view text);
+
+class ByteLevelBpeVocab final : public TokenizerImpl {
+ public:
+  static absl::StatusOr<std::unique_ptr<ByteLevelBpeVocab>> Create(const GgufFile& gguf);
+  explicit ByteLevelBpeVocab(VocabData vocab);
+
+  // Always Unimplemented for now: byte-level BPE needs the pre-tokenizer regexes and merges.
+  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text, bool add_bos,
+                                              bool parse_special) const override;
+  absl::StatusOr<std::string> TokenToPiece(int32_t token) const override;
+  int32_t vocab_size() const override { return vocab_.size(); }
+  int32_t bos() const override { return vocab_.bos; }
+  int32_t eos() const override { return vocab_.eos; }
+  bool IsEndOfGeneration(int32_t token) const override;
+
+  const VocabData& vocab() const { return vocab_; }
+
+ private:
+  VocabData vocab_;
+  std::vector<std::string> pieces_;  // TokenToPiece(special = false) for every id
+};
+
+}  // namespace fathom::internal
+
+#endif  // FATHOM_LIB_TOKENIZER_BYTE_LEVEL_BPE_VOCAB_H_
