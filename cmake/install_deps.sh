@@ -3,8 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libeigen3-dev libdnnl-dev libabsl-dev libprotobuf-dev protobuf-compiler
-      libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-      clang libclang-rt-14-dev)
+      libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libicu-dev
+      ocl-icd-opencl-dev clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
