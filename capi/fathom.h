@@ -1,1 +1,240 @@
-/* fathom C ABI: see docs/C_API.md. Placeholder until the C ABI lands in this change. */
+/* fathom's C ABI: the stable interface other languages and programs bind to (see docs/C_API.md).
+ *
+ * Rules: opaque handles; every symbol starts with fathom_; functions that can fail return a
+ * fathom_status (0 = OK) and leave a message in fathom_last_error(); parameter structs start with
+ * struct_size, are filled by fathom_*_default_params(), only grow at the end and are passed by
+ * pointer; a NULL or wrong handle, a NULL pointer or a too-small buffer gives an error code, never
+ * a crash; destroying NULL is a no-op. Signatures never change once released: a changed function
+ * gets a new name (fathom_x_v2) and the old one keeps working. */
+#ifndef FATHOM_CAPI_FATHOM_H_
+#define FATHOM_CAPI_FATHOM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(FATHOM_BUILDING_LIBRARY)
+#define FATHOM_API __declspec(dllexport)
+#else
+#define FATHOM_API
+#endif
+#elif defined(FATHOM_BUILDING_LIBRARY)
+#define FATHOM_API __attribute__((visibility("default")))
+#else
+#define FATHOM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions ---- */
+
+/* The ABI major version this header describes; the shared library's SONAME carries the same
+ * number. Compare with fathom_abi_version() to detect a header/library mismatch. */
+#define FATHOM_ABI_VERSION 0
+
+FATHOM_API int32_t fathom_abi_version(void);
+/* The library's release, e.g. "fathom 0.1.0"; a static string. */
+FATHOM_API const char* fathom_version_string(void);
+
+/* ---- status codes ---- */
+
+/* Abseil's canonical codes, plus fathom's own above 100. Codes are added, never renumbered. */
+typedef int32_t fathom_status;
+#define FATHOM_STATUS_OK 0
+#define FATHOM_STATUS_CANCELLED 1
+#define FATHOM_STATUS_UNKNOWN 2
+#define FATHOM_STATUS_INVALID_ARGUMENT 3
+#define FATHOM_STATUS_NOT_FOUND 5
+#define FATHOM_STATUS_ALREADY_EXISTS 6
+#define FATHOM_STATUS_PERMISSION_DENIED 7
+#define FATHOM_STATUS_RESOURCE_EXHAUSTED 8 /* also: the caller's buffer is too small */
+#define FATHOM_STATUS_FAILED_PRECONDITION 9
+#define FATHOM_STATUS_OUT_OF_RANGE 11
+#define FATHOM_STATUS_UNIMPLEMENTED 12
+#define FATHOM_STATUS_INTERNAL 13
+#define FATHOM_STATUS_UNAVAILABLE 14
+#define FATHOM_STATUS_DATA_LOSS 15
+#define FATHOM_STATUS_CONTEXT_FULL 101 /* the session's context has no room for more tokens */
+
+/* The message of the last failed call on this thread; "" once a later call that can fail (one
+ * taking a handle, params or out-pointers) succeeds. Valid until the next fathom call on this
+ * thread. Never NULL. */
+FATHOM_API const char* fathom_last_error(void);
+/* The name of a status code ("OK", "INVALID_ARGUMENT", ...; "UNRECOGNIZED" for others); static. */
+FATHOM_API const char* fathom_status_string(fathom_status code);
+
+/* Frees memory that the library allocated for the caller (fathom_detokenize). NULL is a no-op. */
+FATHOM_API void fathom_free(void* ptr);
+
+/* ---- handles ---- */
+
+typedef struct fathom_model fathom_model;     /* immutable loaded model; any thread */
+typedef struct fathom_session fathom_session; /* one conversation; one caller at a time */
+typedef struct fathom_sampler fathom_sampler; /* picks tokens from logits; one caller at a time */
+
+/* ---- callbacks ---- */
+
+/* Load progress in [0, 1]; return non-zero to cancel the load (it then fails with CANCELLED). */
+typedef int32_t (*fathom_progress_callback)(void* user_data, float progress);
+/* One generated token and the text that became complete with it (valid UTF-8, possibly empty,
+ * NUL-terminated, valid only during the call). Return non-zero to stop the generation. A last
+ * call with token == -1 may follow, delivering bytes held back at the end (an incomplete
+ * character, as U+FFFD); its return value is ignored. */
+typedef int32_t (*fathom_token_callback)(void* user_data, int32_t token, const char* piece,
+                                         size_t piece_len);
+
+/* ---- model ---- */
+
+typedef struct fathom_model_params {
+  size_t struct_size;                /* sizeof(fathom_model_params); set by default_params */
+  fathom_progress_callback progress; /* NULL: none */
+  void* progress_user_data;
+} fathom_model_params;
+
+FATHOM_API fathom_status fathom_model_default_params(fathom_model_params* params);
+/* Loads a GGUF file (memory-mapped). params may be NULL (defaults). On success *out_model owns
+ * the model; on failure it is set to NULL. */
+FATHOM_API fathom_status fathom_model_load(const char* path, const fathom_model_params* params,
+                                           fathom_model** out_model);
+/* Sessions keep their model alive: a model may be freed while sessions still use it. */
+FATHOM_API void fathom_model_free(fathom_model* model);
+
+/* Metadata. On a NULL or wrong handle these return NULL / 0 / -1 and set fathom_last_error().
+ * Strings are owned by the model and live as long as it. */
+FATHOM_API const char* fathom_model_architecture(const fathom_model* model); /* "llama", ... */
+FATHOM_API const char* fathom_model_name(const fathom_model* model);         /* "" if unnamed */
+FATHOM_API int64_t fathom_model_n_params(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_vocab(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_ctx_train(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_embd(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_layer(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_head(const fathom_model* model);
+FATHOM_API int32_t fathom_model_n_head_kv(const fathom_model* model);
+FATHOM_API int32_t fathom_model_token_bos(const fathom_model* model); /* -1: none */
+FATHOM_API int32_t fathom_model_token_eos(const fathom_model* model); /* -1: none */
+/* 1 when the token ends a generation (EOS, EOT, ...), else 0. */
+FATHOM_API uint8_t fathom_model_token_is_eog(const fathom_model* model, int32_t token);
+
+/* ---- tokenizer ---- */
+
+/* Tokenizes text_len bytes of text (no NUL needed). Two-phase: with tokens == NULL only
+ * *out_n_tokens is set (OK); with a buffer smaller than needed, *out_n_tokens is set and the
+ * result is RESOURCE_EXHAUSTED. add_bos: prepend BOS when the vocabulary has one; parse_special:
+ * recognise control-token text such as "</s>". */
+FATHOM_API fathom_status fathom_tokenize(const fathom_model* model, const char* text,
+                                         size_t text_len, uint8_t add_bos, uint8_t parse_special,
+                                         int32_t* tokens, size_t capacity, size_t* out_n_tokens);
+/* The bytes a token stands for (may be part of a UTF-8 character; "" for control tokens).
+ * *out_len is the length without the terminating NUL that is written too, so the buffer needs
+ * *out_len + 1 bytes. Two-phase as fathom_tokenize. */
+FATHOM_API fathom_status fathom_token_to_piece(const fathom_model* model, int32_t token, char* buf,
+                                               size_t capacity, size_t* out_len);
+/* The concatenated pieces of n_tokens tokens, NUL-terminated, allocated by the library: free
+ * *out_text with fathom_free. out_len may be NULL. */
+FATHOM_API fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens,
+                                           size_t n_tokens, char** out_text, size_t* out_len);
+
+/* ---- session ---- */
+
+typedef struct fathom_session_params {
+  size_t struct_size; /* sizeof(fathom_session_params); set by default_params */
+  int32_t n_ctx;      /* context size in tokens; 0 = min(training context, 4096) */
+  int32_t n_threads;  /* 0 = all hardware threads */
+  int32_t n_batch;    /* prompt tokens per forward pass; 0 = 512 */
+  uint32_t reserved;  /* 0; keeps the struct free of padding */
+} fathom_session_params;
+
+FATHOM_API fathom_status fathom_session_default_params(fathom_session_params* params);
+/* params may be NULL (defaults). On failure *out_session is set to NULL. */
+FATHOM_API fathom_status fathom_session_create(const fathom_model* model,
+                                               const fathom_session_params* params,
+                                               fathom_session** out_session);
+FATHOM_API void fathom_session_free(fathom_session* session);
+/* Empties the KV cache (position 0). */
+FATHOM_API fathom_status fathom_session_reset(fathom_session* session);
+/* Keeps the first n cached tokens and drops the rest; 0 <= n <= position. */
+FATHOM_API fathom_status fathom_session_truncate(fathom_session* session, int32_t n);
+/* Tokens in the KV cache; -1 on a bad handle. */
+FATHOM_API int32_t fathom_session_position(const fathom_session* session);
+/* The context size in tokens; -1 on a bad handle. */
+FATHOM_API int32_t fathom_session_n_ctx(const fathom_session* session);
+
+/* Appends tokens at the current position and runs them through the model. With all_logits the
+ * logits of every evaluated position are kept, otherwise only the last position's. */
+FATHOM_API fathom_status fathom_session_evaluate(fathom_session* session, const int32_t* tokens,
+                                                 size_t n_tokens, uint8_t all_logits);
+/* Rows of logits kept by the last evaluation (0 before any); -1 on a bad handle. */
+FATHOM_API int32_t fathom_session_n_logits(const fathom_session* session);
+/* Row `index` (0 <= index < n_logits; -1 = the last) of the last evaluation: *out_logits points to
+ * *out_n_vocab floats owned by the session, valid until its next evaluate, generate, truncate,
+ * reset or free. out_n_vocab may be NULL. */
+FATHOM_API fathom_status fathom_session_logits(const fathom_session* session, int32_t index,
+                                               const float** out_logits, int32_t* out_n_vocab);
+
+/* Why a generation ended. */
+#define FATHOM_STOP_MAX_TOKENS 0   /* max_tokens were generated */
+#define FATHOM_STOP_EOG 1          /* the model produced an end-of-generation token */
+#define FATHOM_STOP_CALLBACK 2     /* the token callback returned non-zero */
+#define FATHOM_STOP_CANCELLED 3    /* fathom_session_cancel() */
+#define FATHOM_STOP_CONTEXT_FULL 4 /* the context has no room for the next token */
+
+typedef struct fathom_generate_params {
+  size_t struct_size;             /* sizeof(fathom_generate_params); set by default_params */
+  uint64_t seed;                  /* same seed + same logits = same tokens */
+  fathom_token_callback on_token; /* NULL: none */
+  void* user_data;                /* passed to on_token */
+  float temperature;              /* <= 0: greedy (argmax) */
+  int32_t top_k;                  /* <= 0: disabled */
+  float top_p;                    /* >= 1: disabled */
+  int32_t max_tokens;             /* tokens to generate at most (>= 0) */
+  uint8_t stop_at_eog;            /* stop at an end-of-generation token (default 1) */
+  uint8_t reserved[7];            /* 0; keeps the struct free of padding */
+} fathom_generate_params;
+
+FATHOM_API fathom_status fathom_generate_default_params(fathom_generate_params* params);
+/* Evaluates the prompt at the current position (appending to the KV cache; an empty prompt
+ * continues from the last evaluation's logits), then samples up to max_tokens tokens, calling
+ * on_token for each. Every generated token but the last is in the KV cache afterwards: to go on,
+ * pass the last one as the next prompt. out_tokens may be NULL; otherwise it must hold max_tokens
+ * ids (checked before anything runs: capacity < max_tokens is INVALID_ARGUMENT). out_n_tokens and
+ * out_stop_reason (FATHOM_STOP_*) may be NULL. A stop by the callback or at end-of-generation is
+ * OK; fathom_session_cancel() gives CANCELLED with the tokens produced so far reported. */
+FATHOM_API fathom_status fathom_session_generate(fathom_session* session, const int32_t* prompt,
+                                                 size_t n_prompt,
+                                                 const fathom_generate_params* params,
+                                                 int32_t* out_tokens, size_t capacity,
+                                                 size_t* out_n_tokens, int32_t* out_stop_reason);
+/* Asks the evaluate or generate running now (on another thread, or the one calling a token
+ * callback) to stop; it returns CANCELLED. A cancel while nothing runs has no effect. Safe from any
+ * thread as long as the session is not being freed. */
+FATHOM_API fathom_status fathom_session_cancel(fathom_session* session);
+
+/* ---- sampler ---- */
+
+typedef struct fathom_sampler_params {
+  size_t struct_size; /* sizeof(fathom_sampler_params); set by default_params */
+  uint64_t seed;      /* same seed + same logits = same tokens */
+  float temperature;  /* <= 0: greedy (argmax) */
+  int32_t top_k;      /* <= 0: disabled */
+  float top_p;        /* >= 1: disabled */
+  uint32_t reserved;  /* 0; keeps the struct free of padding */
+} fathom_sampler_params;
+
+FATHOM_API fathom_status fathom_sampler_default_params(fathom_sampler_params* params);
+/* params may be NULL (defaults). On failure *out_sampler is set to NULL. */
+FATHOM_API fathom_status fathom_sampler_create(const fathom_sampler_params* params,
+                                               fathom_sampler** out_sampler);
+FATHOM_API void fathom_sampler_free(fathom_sampler* sampler);
+/* Picks a token from n_vocab logits (not modified). */
+FATHOM_API fathom_status fathom_sampler_sample(fathom_sampler* sampler, const float* logits,
+                                               int32_t n_vocab, int32_t* out_token);
+/* Restarts the sampler's random sequence from seed. */
+FATHOM_API fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FATHOM_CAPI_FATHOM_H_ */

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,9 @@ constexpr QuantFixture kQuantFixtures[] = {
     {"llama3-tiny", "Q6_K", 0.23, false},  {"llama3-tiny", "IQ4_NL", 0.1, false},
     {"llama3-tiny", "IQ4_XS", 0.28, true}, {"llama3-tiny", "Q4_K_M", 0.25, true},
 };
+// Names a case in gtest's output ("qwen2-tiny/Q8_0").
+void PrintTo(const QuantFixture& f, std::ostream* os) { *os << f.folder << "/" << f.type; }
+
 // fathom computes in float32 without llama.cpp's activation rounding, so it must match the
 // float64 reference (over exactly dequantized weights) closely; the README observes ~1e-5.
 constexpr double kRefF64Tolerance = 1e-3;

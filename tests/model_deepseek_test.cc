@@ -99,6 +99,64 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"v2_lite_tiny_gguf", "deepseek/v2-lite-tiny/model.gguf", "deepseek/v2-lite-tiny"}),
     [](const auto& info) { return info.param.name; });
 
+// MTP through the public Session API: one pass, incremental, and after a rewind.
+TEST(DeepSeekSessionTest, MtpLogitsThroughSessions) {
+  FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/expected.safetensors");
+  auto exp = testing::ReadSafetensors(FixturePath("deepseek/v3-tiny/expected.safetensors"));
+  std::vector<int32_t> all = Ints(exp.at("prompt_tokens"));
+  const auto gen = Ints(exp.at("gen_tokens"));
+  const size_t n_prompt = all.size();
+  all.insert(all.end(), gen.begin(), gen.end());
+  const ExpectedTensor& mtp = exp.at("mtp_logits");
+  auto model = Model::Load(FixturePath("deepseek/v3-tiny"));
+  ASSERT_TRUE(model.ok());
+  const int64_t V = (*model)->info().n_vocab;
+  auto check_rows = [&](const Session& s) {
+    float worst = 0;
+    for (int32_t i = 0; i < s.n_mtp_logits(); ++i) {
+      const int64_t p = s.mtp_first_position() + i;
+      worst = std::max(worst, MaxAbsDiff(s.mtp_logits(i), &mtp.f32[p * V], V));
+    }
+    return worst;
+  };
+  // Without MTP enabled there are no MTP rows.
+  auto plain = Session::Create(*model, {.n_ctx = 64});
+  ASSERT_TRUE((*plain)->Evaluate(all).ok());
+  EXPECT_EQ((*plain)->n_mtp_logits(), 0);
+
+  auto one = Session::Create(*model, {.n_ctx = 64, .mtp = true});
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE((*one)->Evaluate(all).ok());
+  EXPECT_EQ((*one)->mtp_first_position(), 0);
+  EXPECT_EQ((*one)->n_mtp_logits(), static_cast<int32_t>(all.size() - 1));
+  EXPECT_LT(check_rows(**one), kLogitTolerance);
+
+  auto inc = Session::Create(*model, {.n_ctx = 64, .mtp = true});
+  ASSERT_TRUE((*inc)->Evaluate(std::vector<int32_t>(all.begin(), all.begin() + n_prompt)).ok());
+  EXPECT_EQ((*inc)->n_mtp_logits(), static_cast<int32_t>(n_prompt - 1));
+  float worst = check_rows(**inc);
+  for (size_t p = n_prompt; p < all.size(); ++p) {
+    ASSERT_TRUE((*inc)->Evaluate({all[p]}).ok());
+    ASSERT_EQ((*inc)->n_mtp_logits(), 1);
+    EXPECT_EQ((*inc)->mtp_first_position(), static_cast<int32_t>(p - 1));
+    worst = std::max(worst, check_rows(**inc));
+  }
+  EXPECT_LT(worst, kLogitTolerance);
+
+  // Rewind to 25 tokens with a wrong continuation in between, then the right one again.
+  ASSERT_TRUE((*inc)->Truncate(25).ok());
+  ASSERT_TRUE((*inc)->Evaluate({5, 6, 7}).ok());
+  ASSERT_TRUE((*inc)->Truncate(25).ok());
+  ASSERT_TRUE((*inc)->Evaluate(std::vector<int32_t>(all.begin() + 25, all.end())).ok());
+  EXPECT_EQ((*inc)->mtp_first_position(), 24);
+  EXPECT_LT(check_rows(**inc), kLogitTolerance);
+
+  auto none = Model::Load(FixturePath("deepseek/v2-lite-tiny"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(Session::Create(*none, {.mtp = true}).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 // Internal model API: routing, MTP, cache accounting.
 class DeepSeekInternalsTest : public ::testing::TestWithParam<std::string> {};
 

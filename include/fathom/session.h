@@ -22,6 +22,9 @@ struct SessionOptions {
   int32_t n_ctx = 0;      // context size in tokens; 0 = min(model's training context, 4096)
   int32_t n_threads = 0;  // 0 = all hardware threads
   int32_t n_batch = 512;  // prompt tokens per forward pass
+  // Run the model's multi-token-prediction module (DeepSeek-V3 MTP) alongside every
+  // evaluation; its logits are then available through mtp_logits(). Needs a model with MTP.
+  bool mtp = false;
 };
 
 struct GenerateOptions {
@@ -59,10 +62,20 @@ class Session {
   int32_t n_logits() const;
   int32_t n_vocab() const;
 
+  // With SessionOptions::mtp: MTP logits computed by the last Evaluate. Row i belongs to
+  // position mtp_first_position() + i (it combines that position's hidden state with the next
+  // token) and predicts the token at mtp_first_position() + i + 2. Rows lag one position behind
+  // the main model because each needs the following token. Position 0 zeroes the embedding
+  // (vLLM's convention). nullptr when i is out of range.
+  const float* mtp_logits(int32_t i) const;
+  int32_t n_mtp_logits() const;
+  int32_t mtp_first_position() const;
+
   int32_t position() const;  // tokens in the KV cache
   int32_t n_ctx() const;
   const std::vector<int32_t>& tokens() const;
-  // Drops cached tokens after `n` (rewind); n <= position().
+  // Drops cached tokens after `n` (rewind); n <= position(). With MTP, the token at n - 1 is
+  // evaluated again to recover the hidden state the MTP module needs next.
   Status Truncate(int32_t n);
   void Reset() { (void)Truncate(0); }
 
@@ -73,14 +86,17 @@ class Session {
   Result<GenerateResult> Generate(const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options);
 
-  // Asks a running Evaluate/Generate (on another thread) to stop; it returns kCancelled.
-  // Safe to call from any thread at any time.
+  // Asks the Evaluate/Generate in progress to stop (checked between layers and between
+  // tokens); it then returns kCancelled (Generate: StopReason::kCancelled). Safe from any thread
+  // and from inside Generate's callback. Each new Evaluate/Generate call starts uncancelled.
   void Cancel();
 
   const Model& model() const;
 
  private:
   explicit Session(std::unique_ptr<internal::SessionImpl> impl);
+  // Evaluate without clearing a pending Cancel() (used inside Generate and Truncate).
+  Status EvaluateContinuing(const std::vector<int32_t>& tokens, bool all_logits);
   std::unique_ptr<internal::SessionImpl> impl_;
 };
 

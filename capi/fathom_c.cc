@@ -1,0 +1,639 @@
+// The C ABI (capi/fathom.h) over the C++ API: checks every handle and pointer, maps fathom::Status
+// to status codes plus a thread-local message, and lets no exception cross the boundary.
+#include <algorithm>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "fathom.h"
+#include "fathom/fathom.h"
+
+// Every handle starts with a magic number that tells its kind, so a handle of the wrong kind is
+// reported instead of misused.
+struct fathom_model {
+  uint64_t magic;
+  std::shared_ptr<const fathom::Model> model;
+};
+
+struct fathom_session {
+  uint64_t magic;
+  std::unique_ptr<fathom::Session> session;
+};
+
+struct fathom_sampler {
+  uint64_t magic;
+  std::unique_ptr<fathom::Sampler> sampler;
+};
+
+static_assert(std::is_standard_layout_v<fathom_model> &&
+                  std::is_standard_layout_v<fathom_session> &&
+                  std::is_standard_layout_v<fathom_sampler>,
+              "the magic number must sit at offset 0 of every handle");
+
+// The parameter structs have no implicit padding (checked on 64-bit targets), so that a field
+// added later always changes sizeof and struct_size tells the layouts apart.
+static_assert(sizeof(void*) != 8 ||
+                  (sizeof(fathom_model_params) == 24 && sizeof(fathom_session_params) == 24 &&
+                   sizeof(fathom_generate_params) == 56 && sizeof(fathom_sampler_params) == 32),
+              "a parameter struct has implicit padding");
+
+namespace fathom {
+namespace {
+
+// Arbitrary distinct values, unlikely to start any other object.
+constexpr uint64_t kModelMagic = 0xfa7401d3a0de1001ULL;
+constexpr uint64_t kSessionMagic = 0xfa7401d3a0de1002ULL;
+constexpr uint64_t kSamplerMagic = 0xfa7401d3a0de1003ULL;
+
+// Sizes of the first released layout of each parameter struct. When a struct grows, calls that
+// pass one of these older sizes keep working: the fields they lack take their defaults.
+constexpr size_t kMinModelParamsSize = sizeof(fathom_model_params);
+constexpr size_t kMinSessionParamsSize = sizeof(fathom_session_params);
+constexpr size_t kMinGenerateParamsSize = sizeof(fathom_generate_params);
+constexpr size_t kMinSamplerParamsSize = sizeof(fathom_sampler_params);
+
+thread_local std::string last_error;
+
+void SetLastError(const char* fn, std::string_view message, std::string_view detail = {}) noexcept {
+  try {
+    last_error.assign(fn).append(": ").append(message).append(detail);
+  } catch (...) {
+    last_error.clear();  // out of memory: an empty message is all that is left to give
+  }
+}
+
+// A failed check inside a C function. Errors travel as this exception so that every check is
+// one line; Guard, at the edge of each C function, turns it (and any other exception) into a
+// status code, so nothing is thrown across the C boundary.
+struct CError {
+  fathom_status code;
+  std::string message;
+};
+
+[[noreturn]] void Fail(fathom_status code, std::string message) {
+  throw CError{code, std::move(message)};
+}
+
+// Fail with a printf-style message. (std::to_string would export libstdc++'s unique template
+// statics from the shared library.)
+[[noreturn]] __attribute__((format(printf, 2, 3))) void Failf(fathom_status code,
+                                                              const char* format, ...) {
+  char buffer[256];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buffer, sizeof(buffer), format, args);
+  va_end(args);
+  Fail(code, buffer);
+}
+
+void Require(bool condition, const char* message) {
+  if (!condition) Fail(FATHOM_STATUS_INVALID_ARGUMENT, message);
+}
+
+void Check(const Status& status) {
+  if (!status.ok()) Fail(static_cast<fathom_status>(status.code()), status.message());
+}
+
+template <typename T>
+T Take(Result<T>&& result) {
+  Check(result.status());
+  return std::move(result).value();
+}
+
+// Runs `body` for the C function `fn`: returns its status, records the message of any failure
+// and converts every exception into a status.
+template <typename Body>
+fathom_status Guard(const char* fn, Body&& body) noexcept {
+  try {
+    body();
+    last_error.clear();
+    return FATHOM_STATUS_OK;
+  } catch (const CError& e) {
+    SetLastError(fn, e.message);
+    return e.code;
+  } catch (const std::bad_alloc&) {
+    SetLastError(fn, "out of memory");
+    return FATHOM_STATUS_RESOURCE_EXHAUSTED;
+  } catch (const std::exception& e) {
+    SetLastError(fn, "unexpected exception: ", e.what());
+    return FATHOM_STATUS_INTERNAL;
+  } catch (...) {
+    SetLastError(fn, "unexpected exception");
+    return FATHOM_STATUS_INTERNAL;
+  }
+}
+
+// For functions that return a value: `fallback` when `body` fails.
+template <typename T, typename Body>
+T GuardValue(const char* fn, T fallback, Body&& body) noexcept {
+  T value = fallback;
+  Guard(fn, [&] { value = body(); });
+  return value;
+}
+
+template <typename Handle>
+Handle* CheckHandle(Handle* handle, uint64_t magic, const char* kind) {
+  if (handle == nullptr) Fail(FATHOM_STATUS_INVALID_ARGUMENT, std::string(kind) + " is NULL");
+  uint64_t found;
+  std::memcpy(&found, static_cast<const void*>(handle), sizeof(found));
+  if (found != magic) {
+    Fail(FATHOM_STATUS_INVALID_ARGUMENT, std::string("not a ") + kind + " handle");
+  }
+  return handle;
+}
+
+const Model& GetModel(const fathom_model* model) {
+  return *CheckHandle(model, kModelMagic, "fathom_model")->model;
+}
+Session& GetSession(fathom_session* session) {
+  return *CheckHandle(session, kSessionMagic, "fathom_session")->session;
+}
+const Session& GetSession(const fathom_session* session) {
+  return *CheckHandle(session, kSessionMagic, "fathom_session")->session;
+}
+Sampler& GetSampler(fathom_sampler* sampler) {
+  return *CheckHandle(sampler, kSamplerMagic, "fathom_sampler")->sampler;
+}
+
+// Frees a handle unless it is NULL; a handle of the wrong kind is left alone (and reported).
+template <typename Handle>
+void Destroy(const char* fn, Handle* handle, uint64_t magic, const char* kind) noexcept {
+  if (handle == nullptr) return;
+  Guard(fn, [&] {
+    CheckHandle(handle, magic, kind);
+    handle->magic = 0;  // a stale pointer to this memory should not pass for a handle
+    delete handle;
+  });
+}
+
+// Copies caller parameters over `defaults`, honouring struct_size (older, smaller layouts).
+template <typename Params>
+Params ReadParams(const Params* params, Params defaults, size_t min_size, const char* name) {
+  if (params == nullptr) return defaults;
+  if (params->struct_size < min_size || params->struct_size > sizeof(Params)) {
+    Failf(FATHOM_STATUS_INVALID_ARGUMENT,
+          "%s.struct_size is %zu, expected %zu (fill it with the matching fathom_*_default_params)",
+          name, params->struct_size, sizeof(Params));
+  }
+  std::memcpy(static_cast<void*>(&defaults), params, params->struct_size);
+  return defaults;
+}
+
+template <typename Params>
+void WriteDefaults(Params* out, const Params& defaults) {
+  Require(out != nullptr, "params is NULL");
+  *out = defaults;
+}
+
+fathom_model_params DefaultModelParams() {
+  fathom_model_params p{};
+  p.struct_size = sizeof(p);
+  return p;
+}
+
+fathom_session_params DefaultSessionParams() {
+  const SessionOptions o;
+  fathom_session_params p{};
+  p.struct_size = sizeof(p);
+  p.n_ctx = o.n_ctx;
+  p.n_threads = o.n_threads;
+  p.n_batch = o.n_batch;
+  return p;
+}
+
+fathom_generate_params DefaultGenerateParams() {
+  const GenerateOptions o;
+  fathom_generate_params p{};
+  p.struct_size = sizeof(p);
+  p.seed = o.sampler.seed;
+  p.temperature = o.sampler.temperature;
+  p.top_k = o.sampler.top_k;
+  p.top_p = o.sampler.top_p;
+  p.max_tokens = o.max_tokens;
+  p.stop_at_eog = o.stop_at_eos ? 1 : 0;
+  return p;
+}
+
+fathom_sampler_params DefaultSamplerParams() {
+  const SamplerOptions o;
+  fathom_sampler_params p{};
+  p.struct_size = sizeof(p);
+  p.seed = o.seed;
+  p.temperature = o.temperature;
+  p.top_k = o.top_k;
+  p.top_p = o.top_p;
+  return p;
+}
+
+// The C++ API checks the ids themselves; here only the pointer and the count.
+void RequireTokens(const int32_t* tokens, size_t n_tokens) {
+  Require(tokens != nullptr || n_tokens == 0, "tokens is NULL");
+  Require(n_tokens <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "too many tokens");
+}
+
+int32_t StopReasonCode(GenerateResult::StopReason reason) {
+  switch (reason) {
+    case GenerateResult::StopReason::kMaxTokens:
+      return FATHOM_STOP_MAX_TOKENS;
+    case GenerateResult::StopReason::kEndOfGeneration:
+      return FATHOM_STOP_EOG;
+    case GenerateResult::StopReason::kCallback:
+      return FATHOM_STOP_CALLBACK;
+    case GenerateResult::StopReason::kCancelled:
+      return FATHOM_STOP_CANCELLED;
+    case GenerateResult::StopReason::kContextFull:
+      return FATHOM_STOP_CONTEXT_FULL;
+  }
+  return FATHOM_STOP_MAX_TOKENS;
+}
+
+}  // namespace
+}  // namespace fathom
+
+using namespace fathom;  // NOLINT: this file implements fathom's C functions
+
+extern "C" {
+
+// ---- versions, errors, memory -------------------------------------------------------------------
+
+int32_t fathom_abi_version(void) { return FATHOM_ABI_VERSION; }
+
+const char* fathom_version_string(void) { return VersionString(); }
+
+const char* fathom_last_error(void) { return last_error.c_str(); }
+
+const char* fathom_status_string(fathom_status code) {
+  switch (code) {
+    case FATHOM_STATUS_OK:
+      return "OK";
+    case FATHOM_STATUS_CANCELLED:
+      return "CANCELLED";
+    case FATHOM_STATUS_UNKNOWN:
+      return "UNKNOWN";
+    case FATHOM_STATUS_INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case FATHOM_STATUS_NOT_FOUND:
+      return "NOT_FOUND";
+    case FATHOM_STATUS_ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case FATHOM_STATUS_PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case FATHOM_STATUS_RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case FATHOM_STATUS_FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case FATHOM_STATUS_OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case FATHOM_STATUS_UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case FATHOM_STATUS_INTERNAL:
+      return "INTERNAL";
+    case FATHOM_STATUS_UNAVAILABLE:
+      return "UNAVAILABLE";
+    case FATHOM_STATUS_DATA_LOSS:
+      return "DATA_LOSS";
+    case FATHOM_STATUS_CONTEXT_FULL:
+      return "CONTEXT_FULL";
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+void fathom_free(void* ptr) { std::free(ptr); }
+
+// ---- model ----------------------------------------------------------------------------------
+
+fathom_status fathom_model_default_params(fathom_model_params* params) {
+  return Guard(__func__, [&] { WriteDefaults(params, DefaultModelParams()); });
+}
+
+fathom_status fathom_model_load(const char* path, const fathom_model_params* params,
+                                fathom_model** out_model) {
+  return Guard(__func__, [&] {
+    Require(out_model != nullptr, "out_model is NULL");
+    *out_model = nullptr;
+    Require(path != nullptr, "path is NULL");
+    const fathom_model_params p =
+        ReadParams(params, DefaultModelParams(), kMinModelParamsSize, "fathom_model_params");
+    ModelLoadOptions options;
+    if (p.progress != nullptr) {
+      options.progress = [callback = p.progress, user_data = p.progress_user_data](float f) {
+        return callback(user_data, f) == 0;
+      };
+    }
+    auto handle = std::make_unique<fathom_model>();
+    handle->magic = kModelMagic;
+    handle->model = Take(Model::Load(path, options));
+    *out_model = handle.release();
+  });
+}
+
+void fathom_model_free(fathom_model* model) {
+  Destroy(__func__, model, kModelMagic, "fathom_model");
+}
+
+const char* fathom_model_architecture(const fathom_model* model) {
+  return GuardValue<const char*>(__func__, nullptr,
+                                 [&] { return GetModel(model).info().architecture.c_str(); });
+}
+
+const char* fathom_model_name(const fathom_model* model) {
+  return GuardValue<const char*>(__func__, nullptr,
+                                 [&] { return GetModel(model).info().name.c_str(); });
+}
+
+int64_t fathom_model_n_params(const fathom_model* model) {
+  return GuardValue<int64_t>(__func__, 0, [&] { return GetModel(model).info().n_params; });
+}
+
+int32_t fathom_model_n_vocab(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_vocab; });
+}
+
+int32_t fathom_model_n_ctx_train(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_ctx_train; });
+}
+
+int32_t fathom_model_n_embd(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_embd; });
+}
+
+int32_t fathom_model_n_layer(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_layer; });
+}
+
+int32_t fathom_model_n_head(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_head; });
+}
+
+int32_t fathom_model_n_head_kv(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_head_kv; });
+}
+
+int32_t fathom_model_token_bos(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetModel(model).tokenizer().bos(); });
+}
+
+int32_t fathom_model_token_eos(const fathom_model* model) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetModel(model).tokenizer().eos(); });
+}
+
+uint8_t fathom_model_token_is_eog(const fathom_model* model, int32_t token) {
+  return GuardValue<uint8_t>(__func__, 0, [&]() -> uint8_t {
+    return GetModel(model).tokenizer().IsEndOfGeneration(token) ? 1 : 0;
+  });
+}
+
+// ---- tokenizer ------------------------------------------------------------------------------
+
+fathom_status fathom_tokenize(const fathom_model* model, const char* text, size_t text_len,
+                              uint8_t add_bos, uint8_t parse_special, int32_t* tokens,
+                              size_t capacity, size_t* out_n_tokens) {
+  return Guard(__func__, [&] {
+    const Model& m = GetModel(model);
+    Require(out_n_tokens != nullptr, "out_n_tokens is NULL");
+    Require(text != nullptr || text_len == 0, "text is NULL");
+    Tokenizer::EncodeOptions options;
+    options.add_bos = add_bos != 0;
+    options.parse_special = parse_special != 0;
+    const std::vector<int32_t> ids = Take(
+        m.tokenizer().Encode(std::string_view(text == nullptr ? "" : text, text_len), options));
+    *out_n_tokens = ids.size();
+    if (tokens == nullptr) return;
+    if (capacity < ids.size()) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED, "the text needs %zu tokens, the buffer holds %zu",
+            ids.size(), capacity);
+    }
+    std::copy(ids.begin(), ids.end(), tokens);
+  });
+}
+
+fathom_status fathom_token_to_piece(const fathom_model* model, int32_t token, char* buf,
+                                    size_t capacity, size_t* out_len) {
+  return Guard(__func__, [&] {
+    const Model& m = GetModel(model);
+    Require(out_len != nullptr, "out_len is NULL");
+    const std::string piece = Take(m.tokenizer().TokenToPiece(token));
+    *out_len = piece.size();
+    if (buf == nullptr) return;
+    if (capacity < piece.size() + 1) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
+            "the piece needs %zu bytes with its NUL, the buffer holds %zu", piece.size() + 1,
+            capacity);
+    }
+    std::memcpy(buf, piece.data(), piece.size());
+    buf[piece.size()] = '\0';
+  });
+}
+
+fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens, size_t n_tokens,
+                                char** out_text, size_t* out_len) {
+  return Guard(__func__, [&] {
+    Require(out_text != nullptr, "out_text is NULL");
+    *out_text = nullptr;
+    const Model& m = GetModel(model);
+    RequireTokens(tokens, n_tokens);
+    const std::string text =
+        Take(m.tokenizer().Decode(std::vector<int32_t>(tokens, tokens + n_tokens)));
+    char* copy = static_cast<char*>(std::malloc(text.size() + 1));
+    if (copy == nullptr) throw std::bad_alloc();
+    std::memcpy(copy, text.data(), text.size());
+    copy[text.size()] = '\0';
+    *out_text = copy;
+    if (out_len != nullptr) *out_len = text.size();
+  });
+}
+
+// ---- session --------------------------------------------------------------------------------
+
+fathom_status fathom_session_default_params(fathom_session_params* params) {
+  return Guard(__func__, [&] { WriteDefaults(params, DefaultSessionParams()); });
+}
+
+fathom_status fathom_session_create(const fathom_model* model, const fathom_session_params* params,
+                                    fathom_session** out_session) {
+  return Guard(__func__, [&] {
+    Require(out_session != nullptr, "out_session is NULL");
+    *out_session = nullptr;
+    CheckHandle(model, kModelMagic, "fathom_model");
+    const fathom_session_params p =
+        ReadParams(params, DefaultSessionParams(), kMinSessionParamsSize, "fathom_session_params");
+    Require(p.n_ctx >= 0, "n_ctx must be >= 0");
+    Require(p.n_threads >= 0, "n_threads must be >= 0");
+    Require(p.n_batch >= 0, "n_batch must be >= 0");
+    Require(p.reserved == 0, "reserved must be 0");
+    SessionOptions options;
+    options.n_ctx = p.n_ctx;
+    options.n_threads = p.n_threads;
+    options.n_batch = p.n_batch;
+    auto handle = std::make_unique<fathom_session>();
+    handle->magic = kSessionMagic;
+    handle->session = Take(Session::Create(model->model, options));
+    *out_session = handle.release();
+  });
+}
+
+void fathom_session_free(fathom_session* session) {
+  Destroy(__func__, session, kSessionMagic, "fathom_session");
+}
+
+fathom_status fathom_session_reset(fathom_session* session) {
+  return Guard(__func__, [&] { Check(GetSession(session).Truncate(0)); });
+}
+
+fathom_status fathom_session_truncate(fathom_session* session, int32_t n) {
+  return Guard(__func__, [&] { Check(GetSession(session).Truncate(n)); });
+}
+
+int32_t fathom_session_position(const fathom_session* session) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetSession(session).position(); });
+}
+
+int32_t fathom_session_n_ctx(const fathom_session* session) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetSession(session).n_ctx(); });
+}
+
+fathom_status fathom_session_evaluate(fathom_session* session, const int32_t* tokens,
+                                      size_t n_tokens, uint8_t all_logits) {
+  return Guard(__func__, [&] {
+    Session& s = GetSession(session);
+    RequireTokens(tokens, n_tokens);
+    Check(s.Evaluate(std::vector<int32_t>(tokens, tokens + n_tokens), all_logits != 0));
+  });
+}
+
+int32_t fathom_session_n_logits(const fathom_session* session) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetSession(session).n_logits(); });
+}
+
+fathom_status fathom_session_logits(const fathom_session* session, int32_t index,
+                                    const float** out_logits, int32_t* out_n_vocab) {
+  return Guard(__func__, [&] {
+    Require(out_logits != nullptr, "out_logits is NULL");
+    *out_logits = nullptr;
+    const Session& s = GetSession(session);
+    const int32_t rows = s.n_logits();
+    if (rows <= 0) Fail(FATHOM_STATUS_FAILED_PRECONDITION, "no logits: evaluate tokens first");
+    if (index < -1 || index >= rows) {
+      Failf(FATHOM_STATUS_OUT_OF_RANGE, "logits row %d does not exist: the last evaluation kept %d",
+            index, rows);
+    }
+    const float* logits = s.logits(index);
+    if (logits == nullptr) Fail(FATHOM_STATUS_INTERNAL, "the session returned no logits");
+    *out_logits = logits;
+    if (out_n_vocab != nullptr) *out_n_vocab = s.n_vocab();
+  });
+}
+
+fathom_status fathom_generate_default_params(fathom_generate_params* params) {
+  return Guard(__func__, [&] { WriteDefaults(params, DefaultGenerateParams()); });
+}
+
+fathom_status fathom_session_generate(fathom_session* session, const int32_t* prompt,
+                                      size_t n_prompt, const fathom_generate_params* params,
+                                      int32_t* out_tokens, size_t capacity, size_t* out_n_tokens,
+                                      int32_t* out_stop_reason) {
+  return Guard(__func__, [&] {
+    if (out_n_tokens != nullptr) *out_n_tokens = 0;
+    if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_MAX_TOKENS;
+    Session& s = GetSession(session);
+    RequireTokens(prompt, n_prompt);
+    const fathom_generate_params p = ReadParams(params, DefaultGenerateParams(),
+                                                kMinGenerateParamsSize, "fathom_generate_params");
+    Require(p.max_tokens >= 0, "max_tokens must be >= 0");
+    for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
+    Require(out_tokens == nullptr || capacity >= static_cast<size_t>(p.max_tokens),
+            "out_tokens must hold max_tokens tokens");
+
+    GenerateOptions options;
+    options.max_tokens = p.max_tokens;
+    options.sampler.temperature = p.temperature;
+    options.sampler.top_k = p.top_k;
+    options.sampler.top_p = p.top_p;
+    options.sampler.seed = p.seed;
+    options.stop_at_eos = p.stop_at_eog != 0;
+    if (p.on_token != nullptr) {
+      options.on_token = [&p](int32_t token, const std::string& piece) {
+        return p.on_token(p.user_data, token, piece.c_str(), piece.size()) == 0;
+      };
+    }
+
+    Result<GenerateResult> result =
+        s.Generate(std::vector<int32_t>(prompt, prompt + n_prompt), options);
+    if (!result.ok() && result.status().code() == StatusCode::kCancelled) {
+      // Cancelled before the first token.
+      if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_CANCELLED;
+    }
+    Check(result.status());
+    const std::vector<int32_t>& tokens = result->tokens;
+    const size_t n = out_tokens == nullptr ? tokens.size() : std::min(tokens.size(), capacity);
+    if (out_tokens != nullptr) std::copy(tokens.begin(), tokens.begin() + n, out_tokens);
+    if (out_n_tokens != nullptr) *out_n_tokens = n;
+    if (out_stop_reason != nullptr) *out_stop_reason = StopReasonCode(result->stop_reason);
+    if (result->stop_reason == GenerateResult::StopReason::kCancelled) {
+      Fail(FATHOM_STATUS_CANCELLED, "cancelled by fathom_session_cancel");
+    }
+  });
+}
+
+fathom_status fathom_session_cancel(fathom_session* session) {
+  return Guard(__func__, [&] { GetSession(session).Cancel(); });
+}
+
+// ---- sampler --------------------------------------------------------------------------------
+
+fathom_status fathom_sampler_default_params(fathom_sampler_params* params) {
+  return Guard(__func__, [&] { WriteDefaults(params, DefaultSamplerParams()); });
+}
+
+fathom_status fathom_sampler_create(const fathom_sampler_params* params,
+                                    fathom_sampler** out_sampler) {
+  return Guard(__func__, [&] {
+    Require(out_sampler != nullptr, "out_sampler is NULL");
+    *out_sampler = nullptr;
+    const fathom_sampler_params p =
+        ReadParams(params, DefaultSamplerParams(), kMinSamplerParamsSize, "fathom_sampler_params");
+    Require(p.reserved == 0, "reserved must be 0");
+    SamplerOptions options;
+    options.temperature = p.temperature;
+    options.top_k = p.top_k;
+    options.top_p = p.top_p;
+    options.seed = p.seed;
+    auto handle = std::make_unique<fathom_sampler>();
+    handle->magic = kSamplerMagic;
+    handle->sampler = std::make_unique<Sampler>(options);
+    *out_sampler = handle.release();
+  });
+}
+
+void fathom_sampler_free(fathom_sampler* sampler) {
+  Destroy(__func__, sampler, kSamplerMagic, "fathom_sampler");
+}
+
+fathom_status fathom_sampler_sample(fathom_sampler* sampler, const float* logits, int32_t n_vocab,
+                                    int32_t* out_token) {
+  return Guard(__func__, [&] {
+    Sampler& s = GetSampler(sampler);
+    Require(out_token != nullptr, "out_token is NULL");
+    Require(logits != nullptr, "logits is NULL");
+    Require(n_vocab > 0, "n_vocab must be > 0");
+    *out_token = s.Sample(logits, n_vocab);
+  });
+}
+
+fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed) {
+  return Guard(__func__, [&] { GetSampler(sampler).Reseed(seed); });
+}
+
+}  // extern "C"

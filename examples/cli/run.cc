@@ -1,0 +1,102 @@
+// fathom run: generates text from a prompt, streamed to stdout or printed as one JSON object.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "common.h"
+#include "nlohmann/json.hpp"
+
+namespace fathom::cli {
+
+int RunCommand(int argc, char** argv) {
+  std::string model_path, prompt;
+  std::vector<int32_t> prompt_ids;
+  GenerateOptions generate;  // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
+  SessionOptions session_options;
+  bool ignore_eos = false, json = false;
+
+  OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
+  parser.AddString("-m,--model", "PATH", "model file (GGUF), required", &model_path);
+  parser.AddString("-p,--prompt", "TEXT", "prompt text (tokenized with BOS, no special tokens)",
+                   &prompt);
+  parser.AddIds("--prompt-ids", "IDS", "prompt as comma-separated token ids, instead of -p",
+                &prompt_ids);
+  parser.AddInt32(
+      "-n,--n-predict", "N",
+      "tokens to generate at most (default " + std::to_string(generate.max_tokens) + ")",
+      &generate.max_tokens);
+  parser.AddFloat("--temp", "T", "temperature; 0 = greedy (default 0.8)",
+                  &generate.sampler.temperature);
+  parser.AddInt32("--top-k", "K", "keep the K most likely tokens; 0 = all (default 40)",
+                  &generate.sampler.top_k);
+  parser.AddFloat("--top-p", "P", "nucleus sampling threshold; 1 = off (default 0.95)",
+                  &generate.sampler.top_p);
+  parser.AddUint64("--seed", "S",
+                   "random seed (default " + std::to_string(generate.sampler.seed) + ")",
+                   &generate.sampler.seed);
+  parser.AddInt32("-t,--threads", "N", "threads; 0 = all hardware threads (default 0)",
+                  &session_options.n_threads);
+  parser.AddInt32("-c,--ctx-size", "N", "context size in tokens; 0 = model's, at most 4096",
+                  &session_options.n_ctx);
+  parser.AddInt32("-b,--batch-size", "N", "prompt tokens per forward pass (default 512)",
+                  &session_options.n_batch);
+  parser.AddFlag("--ignore-eos", "keep generating after an end-of-generation token", &ignore_eos);
+  parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
+                 &json);
+  if (int rc = ParseCommandLine(parser, argc, argv, {"--model"}); rc >= 0) return rc;
+  if (parser.Given("--prompt") == parser.Given("--prompt-ids")) {
+    return UsageError(parser, "give exactly one of -p/--prompt and --prompt-ids");
+  }
+  if (generate.max_tokens < 0) return UsageError(parser, "-n must be >= 0");
+  if (generate.sampler.temperature < 0) return UsageError(parser, "--temp must be >= 0");
+  if (session_options.n_threads < 0) return UsageError(parser, "-t must be >= 0");
+  if (session_options.n_ctx < 0) return UsageError(parser, "-c must be >= 0");
+  if (session_options.n_batch <= 0) return UsageError(parser, "-b must be > 0");
+  generate.stop_at_eos = !ignore_eos;
+
+  std::shared_ptr<const Model> model = LoadModel("run", model_path);
+  if (!model) return kExitFailure;
+  if (parser.Given("--prompt")) {
+    Tokenizer::EncodeOptions encode;
+    encode.add_bos = true;
+    encode.parse_special = false;
+    Result<std::vector<int32_t>> ids = model->tokenizer().Encode(prompt, encode);
+    if (!ids.ok()) {
+      PrintError("run", "cannot tokenize the prompt: " + ids.status().message());
+      return kExitFailure;
+    }
+    prompt_ids = std::move(ids).value();
+  }
+  std::unique_ptr<Session> session = CreateSession("run", model, session_options);
+  if (!session) return kExitFailure;
+
+  if (!json) {
+    // Generate hands over text only once its UTF-8 characters are complete.
+    generate.on_token = [](int32_t, const std::string& piece) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    };
+  }
+  Result<GenerateResult> result = session->Generate(prompt_ids, generate);
+  if (!result.ok()) {
+    if (!json) std::fputc('\n', stdout);
+    PrintError("run", "generation failed: " + result.status().message());
+    return kExitFailure;
+  }
+  if (result->stop_reason == GenerateResult::StopReason::kContextFull) {
+    std::fprintf(stderr, "fathom run: stopped after %zu tokens: the context (%d) is full\n",
+                 result->tokens.size(), session->n_ctx());
+  }
+  if (json) {
+    const nlohmann::ordered_json out = {
+        {"prompt_ids", prompt_ids}, {"output_ids", result->tokens}, {"text", result->text}};
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fputc('\n', stdout);
+  }
+  return kExitOk;
+}
+
+}  // namespace fathom::cli

@@ -1,0 +1,616 @@
+/* Tests the C ABI from C (like LevelDB's c_test.c): every function of capi/fathom.h, its error
+ * paths (NULL and wrong handles, NULL pointers, too-small buffers, bad parameters, a bad model
+ * path), and greedy generation on the stories260K fixture against llama.cpp's tokens.
+ * Without the fixture the model part is skipped (reported as SKIP), unless CI=true. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fathom.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: \"%s\")\n", __FILE__, __LINE__, #cond, \
+              fathom_last_error());                                                                \
+      ++failures;                                                                                  \
+    }                                                                                              \
+  } while (0)
+
+#define CHECK_STATUS(expr, expected)                                                               \
+  do {                                                                                             \
+    fathom_status got_ = (expr);                                                                   \
+    if (got_ != (expected)) {                                                                      \
+      fprintf(stderr, "%s:%d: %s gave %s, expected %s (last error: \"%s\")\n", __FILE__, __LINE__, \
+              #expr, fathom_status_string(got_), fathom_status_string(expected),                   \
+              fathom_last_error());                                                                \
+      ++failures;                                                                                  \
+    }                                                                                              \
+  } while (0)
+
+#define CHECK_OK(expr) CHECK_STATUS(expr, FATHOM_STATUS_OK)
+
+/* A failed call leaves a message. */
+#define CHECK_ERROR_MESSAGE() CHECK(fathom_last_error()[0] != '\0')
+
+/* llama.cpp's greedy continuation of "Once upon a time" on stories260K.gguf: the first 8
+ * output_ids of the first case of fixtures/stories260K/expected.json. */
+static const int32_t kPromptIds[5] = {1, 403, 407, 261, 378};
+static const int32_t kExpectedIds[8] = {432, 383, 286, 261, 376, 298, 315, 421};
+static const char kExpectedText[] = ", there was a little girl";
+
+/* ---- without a model ------------------------------------------------------------------------ */
+
+static void TestVersionsAndStatus(void) {
+  CHECK(fathom_abi_version() == FATHOM_ABI_VERSION);
+  CHECK(fathom_version_string() != NULL && fathom_version_string()[0] != '\0');
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_OK), "OK") == 0);
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_CANCELLED), "CANCELLED") == 0);
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_INVALID_ARGUMENT), "INVALID_ARGUMENT") == 0);
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED") == 0);
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_DATA_LOSS), "DATA_LOSS") == 0);
+  CHECK(strcmp(fathom_status_string(FATHOM_STATUS_CONTEXT_FULL), "CONTEXT_FULL") == 0);
+  CHECK(strcmp(fathom_status_string(4242), "UNRECOGNIZED") == 0);
+  CHECK(fathom_last_error() != NULL);
+}
+
+static void TestFreeNull(void) {
+  fathom_free(NULL);
+  fathom_model_free(NULL);
+  fathom_session_free(NULL);
+  fathom_sampler_free(NULL);
+}
+
+static void TestDefaultParams(void) {
+  fathom_model_params mp;
+  fathom_session_params sp;
+  fathom_generate_params gp;
+  fathom_sampler_params samp;
+
+  CHECK_STATUS(fathom_model_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_ERROR_MESSAGE();
+  CHECK_STATUS(fathom_session_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_generate_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  CHECK_OK(fathom_model_default_params(&mp));
+  CHECK(fathom_last_error()[0] == '\0'); /* a successful call clears the message */
+  CHECK(mp.struct_size == sizeof(mp));
+  CHECK(mp.progress == NULL && mp.progress_user_data == NULL);
+
+  CHECK_OK(fathom_session_default_params(&sp));
+  CHECK(sp.struct_size == sizeof(sp));
+  CHECK(sp.n_ctx == 0 && sp.n_threads == 0 && sp.n_batch == 512 && sp.reserved == 0);
+
+  CHECK_OK(fathom_generate_default_params(&gp));
+  CHECK(gp.struct_size == sizeof(gp));
+  CHECK(gp.max_tokens == 128 && gp.top_k == 40 && gp.stop_at_eog == 1);
+  CHECK(gp.temperature > 0.79f && gp.temperature < 0.81f);
+  CHECK(gp.top_p > 0.94f && gp.top_p < 0.96f);
+  CHECK(gp.on_token == NULL && gp.user_data == NULL);
+
+  CHECK_OK(fathom_sampler_default_params(&samp));
+  CHECK(samp.struct_size == sizeof(samp));
+  CHECK(samp.top_k == 40 && samp.seed == gp.seed && samp.reserved == 0);
+}
+
+static void TestNullHandles(void) {
+  fathom_session* session = (fathom_session*)&session; /* overwritten with NULL on failure */
+  size_t n = 0;
+  int32_t token = 0;
+  const float* logits = NULL;
+  char* text = NULL;
+  float one_logit = 1.0f;
+
+  CHECK(fathom_model_architecture(NULL) == NULL);
+  CHECK_ERROR_MESSAGE();
+  CHECK(fathom_model_name(NULL) == NULL);
+  CHECK(fathom_model_n_params(NULL) == 0);
+  CHECK(fathom_model_n_vocab(NULL) == 0);
+  CHECK(fathom_model_n_ctx_train(NULL) == 0);
+  CHECK(fathom_model_n_embd(NULL) == 0);
+  CHECK(fathom_model_n_layer(NULL) == 0);
+  CHECK(fathom_model_n_head(NULL) == 0);
+  CHECK(fathom_model_n_head_kv(NULL) == 0);
+  CHECK(fathom_model_token_bos(NULL) == -1);
+  CHECK(fathom_model_token_eos(NULL) == -1);
+  CHECK(fathom_model_token_is_eog(NULL, 2) == 0);
+
+  CHECK_STATUS(fathom_tokenize(NULL, "a", 1, 1, 0, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_token_to_piece(NULL, 1, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_detokenize(NULL, &token, 1, &text, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(text == NULL);
+
+  CHECK_STATUS(fathom_session_create(NULL, NULL, &session), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(session == NULL);
+  CHECK_STATUS(fathom_session_reset(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_truncate(NULL, 0), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(fathom_session_position(NULL) == -1);
+  CHECK(fathom_session_n_ctx(NULL) == -1);
+  CHECK(fathom_session_n_logits(NULL) == -1);
+  CHECK_STATUS(fathom_session_evaluate(NULL, &token, 1, 0), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_logits(NULL, -1, &logits, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(logits == NULL);
+  CHECK_STATUS(fathom_session_generate(NULL, &token, 1, NULL, NULL, 0, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(n == 0);
+  CHECK_STATUS(fathom_session_cancel(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  CHECK_STATUS(fathom_sampler_sample(NULL, &one_logit, 1, &token), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_reseed(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_create(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+}
+
+static void TestBadModelLoad(const char* not_a_model) {
+  fathom_model* model = (fathom_model*)&model;
+  fathom_model_params params;
+
+  CHECK(fathom_model_load("/nonexistent/fathom/model.gguf", NULL, &model) != FATHOM_STATUS_OK);
+  CHECK(model == NULL);
+  CHECK(strstr(fathom_last_error(), "fathom_model_load") != NULL);
+
+  CHECK_STATUS(fathom_model_load(NULL, NULL, &model), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_model_load("x.gguf", NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  CHECK_OK(fathom_model_default_params(&params));
+  params.struct_size = 3;
+  CHECK_STATUS(fathom_model_load("x.gguf", &params, &model), FATHOM_STATUS_INVALID_ARGUMENT);
+  params.struct_size = sizeof(params) + 8; /* a newer header than this library */
+  CHECK_STATUS(fathom_model_load("x.gguf", &params, &model), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  if (not_a_model != NULL) { /* a file that exists but is no GGUF */
+    CHECK(fathom_model_load(not_a_model, NULL, &model) != FATHOM_STATUS_OK);
+    CHECK(model == NULL);
+    CHECK_ERROR_MESSAGE();
+  }
+}
+
+static void TestSampler(void) {
+  static const float kLogits[5] = {0.1f, 2.0f, -1.0f, 0.5f, 1.9f};
+  fathom_sampler_params params;
+  fathom_sampler* greedy = NULL;
+  fathom_sampler* a = NULL;
+  fathom_sampler* b = NULL;
+  fathom_sampler* bad = (fathom_sampler*)&bad;
+  int32_t token = -1, first[20], i;
+  int same = 1;
+
+  CHECK_OK(fathom_sampler_default_params(&params));
+  params.temperature = 0.0f;
+  CHECK_OK(fathom_sampler_create(&params, &greedy));
+  CHECK(greedy != NULL);
+  CHECK_OK(fathom_sampler_sample(greedy, kLogits, 5, &token));
+  CHECK(token == 1);
+  CHECK_STATUS(fathom_sampler_sample(greedy, NULL, 5, &token), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_sample(greedy, kLogits, 0, &token), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_sample(greedy, kLogits, 5, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Same seed, same logits: same tokens; reseeding restarts the sequence. */
+  params.temperature = 1.5f;
+  params.top_k = 0;
+  params.top_p = 1.0f;
+  params.seed = 1234;
+  CHECK_OK(fathom_sampler_create(&params, &a));
+  CHECK_OK(fathom_sampler_create(&params, &b));
+  for (i = 0; i < 20; ++i) {
+    int32_t ta = -1, tb = -2;
+    CHECK_OK(fathom_sampler_sample(a, kLogits, 5, &ta));
+    CHECK_OK(fathom_sampler_sample(b, kLogits, 5, &tb));
+    CHECK(ta == tb && ta >= 0 && ta < 5);
+    first[i] = ta;
+  }
+  CHECK_OK(fathom_sampler_reseed(a, 1234));
+  for (i = 0; i < 20; ++i) {
+    CHECK_OK(fathom_sampler_sample(a, kLogits, 5, &token));
+    same = same && token == first[i];
+  }
+  CHECK(same);
+
+  /* Bad parameters. */
+  params.struct_size = 0;
+  CHECK_STATUS(fathom_sampler_create(&params, &bad), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(bad == NULL);
+  CHECK_OK(fathom_sampler_default_params(&params));
+  params.reserved = 1;
+  CHECK_STATUS(fathom_sampler_create(&params, &bad), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Default parameters. */
+  CHECK_OK(fathom_sampler_create(NULL, &bad));
+  CHECK_OK(fathom_sampler_sample(bad, kLogits, 5, &token));
+  CHECK(token >= 0 && token < 5);
+
+  fathom_sampler_free(bad);
+  fathom_sampler_free(b);
+  fathom_sampler_free(a);
+  fathom_sampler_free(greedy);
+}
+
+/* ---- with stories260K ------------------------------------------------------------------------ */
+
+typedef struct {
+  int calls;
+  float last;
+  int monotonic;
+  int cancel;
+} Progress;
+
+static int32_t OnProgress(void* user_data, float progress) {
+  Progress* p = (Progress*)user_data;
+  if (p->calls > 0 && progress < p->last) p->monotonic = 0;
+  p->last = progress;
+  ++p->calls;
+  return p->cancel;
+}
+
+static fathom_model* TestModelLoad(const char* path) {
+  fathom_model_params params;
+  fathom_model* model = (fathom_model*)&model;
+  Progress progress = {0, 0.0f, 1, 1};
+
+  CHECK_OK(fathom_model_default_params(&params));
+  params.progress = OnProgress;
+  params.progress_user_data = &progress;
+  CHECK_STATUS(fathom_model_load(path, &params, &model), FATHOM_STATUS_CANCELLED);
+  CHECK(model == NULL);
+  CHECK(progress.calls == 1);
+
+  progress.calls = 0;
+  progress.cancel = 0;
+  CHECK_OK(fathom_model_load(path, &params, &model));
+  CHECK(model != NULL);
+  CHECK(progress.calls >= 2 && progress.monotonic && progress.last == 1.0f);
+  return model;
+}
+
+static void TestMetadata(const fathom_model* model) {
+  CHECK(fathom_model_architecture(model) != NULL &&
+        strcmp(fathom_model_architecture(model), "llama") == 0);
+  CHECK(fathom_model_name(model) != NULL);
+  CHECK(fathom_model_n_params(model) > 200000 && fathom_model_n_params(model) < 400000);
+  CHECK(fathom_model_n_vocab(model) == 512);
+  CHECK(fathom_model_n_ctx_train(model) == 128);
+  CHECK(fathom_model_n_embd(model) == 64);
+  CHECK(fathom_model_n_layer(model) == 5);
+  CHECK(fathom_model_n_head(model) == 8);
+  CHECK(fathom_model_n_head_kv(model) == 4);
+  CHECK(fathom_model_token_bos(model) == 1);
+  CHECK(fathom_model_token_eos(model) == 2);
+  CHECK(fathom_model_token_is_eog(model, 2) == 1);
+  CHECK(fathom_model_token_is_eog(model, 403) == 0);
+}
+
+static void TestTokenizer(const fathom_model* model) {
+  static const char kText[] = "Once upon a time";
+  int32_t ids[16];
+  size_t n = 0, len = 0;
+  char piece[16];
+  char* text = NULL;
+
+  /* Two-phase: size, too small, enough. */
+  CHECK_OK(fathom_tokenize(model, kText, strlen(kText), 1, 0, NULL, 0, &n));
+  CHECK(n == 5);
+  n = 0;
+  CHECK_STATUS(fathom_tokenize(model, kText, strlen(kText), 1, 0, ids, 2, &n),
+               FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK(n == 5);
+  CHECK_OK(fathom_tokenize(model, kText, strlen(kText), 1, 0, ids, 16, &n));
+  CHECK(n == 5 && memcmp(ids, kPromptIds, sizeof(kPromptIds)) == 0);
+  CHECK_OK(fathom_tokenize(model, kText, strlen(kText), 0, 0, ids, 16, &n));
+  CHECK(n == 4 && ids[0] == kPromptIds[1]);
+  CHECK_OK(fathom_tokenize(model, "", 0, 1, 0, ids, 16, &n));
+  CHECK(n == 1 && ids[0] == 1);
+  CHECK_OK(fathom_tokenize(model, NULL, 0, 1, 0, ids, 16, &n));
+  CHECK(n == 1);
+  CHECK_STATUS(fathom_tokenize(model, NULL, 3, 1, 0, ids, 16, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_tokenize(model, kText, 4, 1, 0, ids, 16, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Pieces: two-phase with the NUL counted in the buffer, not in the length. */
+  CHECK_OK(fathom_token_to_piece(model, 403, NULL, 0, &len));
+  CHECK(len == 5);
+  CHECK_STATUS(fathom_token_to_piece(model, 403, piece, len, &len),
+               FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK_OK(fathom_token_to_piece(model, 403, piece, sizeof(piece), &len));
+  CHECK(len == 5 && strcmp(piece, " Once") == 0);
+  CHECK_OK(fathom_token_to_piece(model, 1, piece, sizeof(piece), &len)); /* control: "" */
+  CHECK(len == 0 && piece[0] == '\0');
+  CHECK(fathom_token_to_piece(model, 512, piece, sizeof(piece), &len) != FATHOM_STATUS_OK);
+  CHECK_ERROR_MESSAGE();
+  CHECK(fathom_token_to_piece(model, -1, piece, sizeof(piece), &len) != FATHOM_STATUS_OK);
+  CHECK_STATUS(fathom_token_to_piece(model, 403, piece, sizeof(piece), NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Detokenize: library-allocated, freed with fathom_free. */
+  CHECK_OK(fathom_detokenize(model, kExpectedIds, 8, &text, &len));
+  CHECK(text != NULL && len == strlen(kExpectedText) && strcmp(text, kExpectedText) == 0);
+  fathom_free(text);
+  CHECK_OK(fathom_detokenize(model, NULL, 0, &text, NULL));
+  CHECK(text != NULL && text[0] == '\0');
+  fathom_free(text);
+  CHECK_STATUS(fathom_detokenize(model, NULL, 2, &text, &len), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_detokenize(model, kExpectedIds, 8, NULL, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+}
+
+static int ArgMax(const float* logits, int32_t n) {
+  int best = 0, i;
+  for (i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  return best;
+}
+
+static void TestSessionEvaluate(const fathom_model* model) {
+  fathom_session_params params;
+  fathom_session* session = NULL;
+  fathom_session* small = NULL;
+  const float* logits = NULL;
+  const float* last = NULL;
+  int32_t n_vocab = 0, bad_token = 9999;
+  int32_t nine[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+  CHECK_OK(fathom_session_create(model, NULL, &session));
+  CHECK(session != NULL);
+  CHECK(fathom_session_n_ctx(session) == 128); /* min(training context, 4096) */
+  CHECK(fathom_session_position(session) == 0);
+  CHECK(fathom_session_n_logits(session) == 0);
+  CHECK_STATUS(fathom_session_logits(session, -1, &logits, &n_vocab),
+               FATHOM_STATUS_FAILED_PRECONDITION);
+
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds, 5, 1));
+  CHECK(fathom_session_position(session) == 5);
+  CHECK(fathom_session_n_logits(session) == 5);
+  CHECK_OK(fathom_session_logits(session, -1, &last, &n_vocab));
+  CHECK(last != NULL && n_vocab == 512);
+  CHECK(ArgMax(last, n_vocab) == kExpectedIds[0]);
+  CHECK_OK(fathom_session_logits(session, 4, &logits, NULL));
+  CHECK(logits == last);
+  CHECK_OK(fathom_session_logits(session, 0, &logits, NULL));
+  CHECK(logits != last);
+  CHECK_STATUS(fathom_session_logits(session, 5, &logits, NULL), FATHOM_STATUS_OUT_OF_RANGE);
+  CHECK_STATUS(fathom_session_logits(session, -2, &logits, NULL), FATHOM_STATUS_OUT_OF_RANGE);
+  CHECK_STATUS(fathom_session_logits(session, -1, NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  CHECK_STATUS(fathom_session_evaluate(session, NULL, 3, 0), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(fathom_session_evaluate(session, &bad_token, 1, 0) != FATHOM_STATUS_OK);
+  CHECK_ERROR_MESSAGE();
+
+  /* Truncate and reset. */
+  CHECK_STATUS(fathom_session_truncate(session, 6), FATHOM_STATUS_OUT_OF_RANGE);
+  CHECK_STATUS(fathom_session_truncate(session, -1), FATHOM_STATUS_OUT_OF_RANGE);
+  CHECK_OK(fathom_session_truncate(session, 3));
+  CHECK(fathom_session_position(session) == 3);
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds + 3, 2, 0));
+  CHECK(fathom_session_position(session) == 5 && fathom_session_n_logits(session) == 1);
+  CHECK_OK(fathom_session_logits(session, -1, &logits, &n_vocab));
+  CHECK(ArgMax(logits, n_vocab) == kExpectedIds[0]);
+  CHECK_OK(fathom_session_reset(session));
+  CHECK(fathom_session_position(session) == 0);
+  CHECK_OK(fathom_session_cancel(session)); /* nothing runs: no effect */
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds, 5, 0));
+  CHECK(fathom_session_position(session) == 5);
+
+  /* Bad parameters; a full context. */
+  CHECK_OK(fathom_session_default_params(&params));
+  params.n_ctx = -1;
+  CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(small == NULL);
+  params.n_ctx = 8;
+  params.reserved = 1;
+  CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
+  params.reserved = 0;
+  params.struct_size = sizeof(params) - 1;
+  CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
+  params.struct_size = sizeof(params);
+  CHECK_STATUS(fathom_session_create(model, &params, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(fathom_session_create(model, &params, &small));
+  CHECK(fathom_session_n_ctx(small) == 8);
+  CHECK_STATUS(fathom_session_evaluate(small, nine, 9, 0), FATHOM_STATUS_CONTEXT_FULL);
+
+  fathom_session_free(small);
+  fathom_session_free(session);
+}
+
+typedef struct {
+  fathom_session* session;
+  int calls;
+  int stop_after;   /* return non-zero at this call (0: never) */
+  int cancel_after; /* call fathom_session_cancel at this call (0: never) */
+  int32_t tokens[64];
+  char text[512];
+  size_t text_len;
+} TokenSink;
+
+static int32_t OnToken(void* user_data, int32_t token, const char* piece, size_t piece_len) {
+  TokenSink* sink = (TokenSink*)user_data;
+  if (token >= 0 && sink->calls < 64) sink->tokens[sink->calls++] = token;
+  if (piece == NULL || piece[piece_len] != '\0') return 1; /* NUL-terminated, never NULL */
+  if (sink->text_len + piece_len < sizeof(sink->text)) {
+    memcpy(sink->text + sink->text_len, piece, piece_len + 1);
+    sink->text_len += piece_len;
+  }
+  if (sink->cancel_after > 0 && sink->calls == sink->cancel_after) {
+    if (fathom_session_cancel(sink->session) != FATHOM_STATUS_OK) return 1;
+  }
+  return sink->stop_after > 0 && sink->calls == sink->stop_after;
+}
+
+static void TestGenerate(const fathom_model* model) {
+  fathom_session* session = NULL;
+  fathom_generate_params params;
+  TokenSink sink;
+  int32_t out[8], again[8];
+  size_t n = 0;
+  int32_t stop = -1;
+
+  CHECK_OK(fathom_session_create(model, NULL, &session));
+  CHECK_OK(fathom_generate_default_params(&params));
+
+  /* Greedy: llama.cpp's tokens, streamed through the callback as well. */
+  memset(&sink, 0, sizeof(sink));
+  sink.session = session;
+  params.temperature = 0.0f;
+  params.max_tokens = 8;
+  params.on_token = OnToken;
+  params.user_data = &sink;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
+  CHECK(n == 8 && memcmp(out, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  CHECK(stop == FATHOM_STOP_MAX_TOKENS);
+  CHECK(sink.calls == 8 && memcmp(sink.tokens, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  CHECK(strcmp(sink.text, kExpectedText) == 0);
+  CHECK(fathom_session_position(session) == 5 + 7); /* the last token is not evaluated */
+
+  /* Without output buffer or callback; the last token continues the generation. */
+  CHECK_OK(fathom_session_reset(session));
+  params.on_token = NULL;
+  params.max_tokens = 4;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, NULL, 0, &n, NULL));
+  CHECK(n == 4);
+  CHECK_OK(fathom_session_generate(session, kExpectedIds + 3, 1, &params, out, 8, &n, NULL));
+  CHECK(n == 4 && memcmp(out, kExpectedIds + 4, 4 * sizeof(int32_t)) == 0);
+
+  /* The callback stops the generation: OK, stop reason CALLBACK. */
+  CHECK_OK(fathom_session_reset(session));
+  memset(&sink, 0, sizeof(sink));
+  sink.session = session;
+  sink.stop_after = 3;
+  params.on_token = OnToken;
+  params.max_tokens = 8;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
+  CHECK(n == 3 && stop == FATHOM_STOP_CALLBACK);
+  CHECK(sink.calls == 3 && memcmp(out, kExpectedIds, 3 * sizeof(int32_t)) == 0);
+
+  /* fathom_session_cancel (here from the callback): CANCELLED with the tokens so far. */
+  CHECK_OK(fathom_session_reset(session));
+  memset(&sink, 0, sizeof(sink));
+  sink.session = session;
+  sink.cancel_after = 3;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop),
+               FATHOM_STATUS_CANCELLED);
+  CHECK(stop == FATHOM_STOP_CANCELLED);
+  CHECK(n == 3 && memcmp(out, kExpectedIds, 3 * sizeof(int32_t)) == 0);
+
+  /* Sampling with a seed is reproducible. */
+  params.on_token = NULL;
+  params.temperature = 1.0f;
+  params.seed = 7;
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
+  CHECK(n == 8);
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, again, 8, &n, NULL));
+  CHECK(n == 8 && memcmp(out, again, sizeof(out)) == 0);
+
+  /* Bad arguments are rejected before anything runs. */
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 7, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_generate(session, NULL, 5, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.max_tokens = -1;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, NULL, 0, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.max_tokens = 8;
+  params.reserved[0] = 1;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, NULL, 0, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.reserved[0] = 0;
+  params.struct_size = 8;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, NULL, 0, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(fathom_session_position(session) == 0);
+
+  fathom_session_free(session);
+}
+
+static void TestWrongHandles(fathom_model* model) {
+  fathom_session* session = NULL;
+  fathom_session* other = NULL;
+  fathom_sampler* sampler = NULL;
+  int32_t token = 0;
+  float logit = 0.0f;
+
+  CHECK_OK(fathom_session_create(model, NULL, &session));
+  CHECK_OK(fathom_sampler_create(NULL, &sampler));
+
+  /* A handle of another kind is reported, not used. */
+  CHECK(fathom_model_n_vocab((const fathom_model*)(void*)session) == 0);
+  CHECK(strstr(fathom_last_error(), "not a fathom_model handle") != NULL);
+  CHECK(fathom_model_architecture((const fathom_model*)(void*)sampler) == NULL);
+  CHECK(fathom_session_position((const fathom_session*)(void*)model) == -1);
+  CHECK_STATUS(fathom_session_evaluate((fathom_session*)(void*)sampler, &token, 1, 0),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_sample((fathom_sampler*)(void*)session, &logit, 1, &token),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_create((const fathom_model*)(void*)session, NULL, &other),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(other == NULL);
+
+  /* Freeing through the wrong function frees nothing. */
+  fathom_session_free((fathom_session*)(void*)model);
+  CHECK_ERROR_MESSAGE();
+  fathom_model_free((fathom_model*)(void*)sampler);
+  fathom_sampler_free((fathom_sampler*)(void*)session);
+  CHECK(fathom_model_n_vocab(model) == 512);
+  CHECK(fathom_session_position(session) == 0);
+  CHECK_OK(fathom_sampler_sample(sampler, &logit, 1, &token));
+
+  /* A session keeps its model alive after fathom_model_free. */
+  fathom_model_free(model);
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds, 5, 0));
+  fathom_session_free(session);
+  fathom_sampler_free(sampler);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static int FileExists(const char* path) {
+  FILE* f = fopen(path, "rb");
+  if (f == NULL) return 0;
+  fclose(f);
+  return 1;
+}
+
+int main(void) {
+  const char* dir = getenv("FATHOM_FIXTURES");
+  const char* ci = getenv("CI");
+  char model_path[4096], json_path[4096];
+  fathom_model* model;
+
+  if (dir == NULL || dir[0] == '\0') dir = FATHOM_FIXTURES_DEFAULT;
+  snprintf(model_path, sizeof(model_path), "%s/stories260K/stories260K.gguf", dir);
+  snprintf(json_path, sizeof(json_path), "%s/stories260K/expected.json", dir);
+
+  TestVersionsAndStatus();
+  TestFreeNull();
+  TestDefaultParams();
+  TestNullHandles();
+  TestBadModelLoad(FileExists(json_path) ? json_path : NULL);
+  TestSampler();
+
+  if (!FileExists(model_path)) {
+    if (ci != NULL && strcmp(ci, "true") == 0) {
+      fprintf(stderr, "FAIL: missing fixture %s (CI=true)\n", model_path);
+      return 1;
+    }
+    printf("SKIP: missing fixture %s; ran only the tests without a model\n", model_path);
+    return failures == 0 ? 0 : 1;
+  }
+  model = TestModelLoad(model_path);
+  if (model != NULL) {
+    TestMetadata(model);
+    TestTokenizer(model);
+    TestSessionEvaluate(model);
+    TestGenerate(model);
+    TestWrongHandles(model); /* frees the model */
+  }
+
+  if (failures != 0) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("PASS\n");
+  return 0;
+}
