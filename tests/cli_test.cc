@@ -327,6 +327,74 @@ TEST(CliLlamaCppFixtures, EveryModelFileIsTested) {
 
 // ---- other subcommands ----------------------------------------------------------------------
 
+// ---- DeepSeek: Hugging Face folders and GGUF, against DeepSeek's reference outputs ----------
+
+class CliDeepSeek : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(CliDeepSeek, EvalRunAndMtp) {
+  FATHOM_REQUIRE_CLI();
+  const auto& [model_rel, fixture] = GetParam();
+  FATHOM_REQUIRE_FIXTURE(fixture + "/expected.safetensors");
+  auto expected = ReadSafetensors(FixturePath(fixture + "/expected.safetensors"));
+  const std::vector<int64_t>& prompt = expected["prompt_tokens"].ints;
+  const std::vector<int64_t>& gen = expected["gen_tokens"].ints;
+  const auto& prefill = expected["prefill_logits"];
+  const int64_t n = static_cast<int64_t>(prompt.size()), n_vocab = prefill.shape[1];
+  const bool has_mtp = expected.count("mtp_logits") > 0 && model_rel.find(".gguf") == std::string::npos;
+
+  // Prompt + all generated tokens, so that every MTP row of the fixture has its next token.
+  std::vector<int64_t> all = prompt;
+  all.insert(all.end(), gen.begin(), gen.end());
+  const std::string logits_path = TempPath("ds_logits"), mtp_path = TempPath("ds_mtp");
+  std::vector<std::string> args = {"eval", "-m", FixturePath(model_rel), "--tokens", Join(all),
+                                   "--logits-out", logits_path};
+  if (has_mtp) {
+    args.push_back("--mtp-logits-out");
+    args.push_back(mtp_path);
+  }
+  const CliResult r = RunCli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<float> logits = ReadLogits(logits_path);
+  const std::vector<float> mtp = ReadLogits(mtp_path);
+  unlink(logits_path.c_str());
+  unlink(mtp_path.c_str());
+  ASSERT_EQ(static_cast<int64_t>(logits.size()), static_cast<int64_t>(all.size()) * n_vocab);
+  int64_t where = 0;
+  EXPECT_LE(MaxAbsDiff(logits, prefill.f32, n, n_vocab, &where), 1e-3) << "prefill, at " << where;
+  // Rows n-1 .. n+14 are the logits that chose the generated tokens.
+  const std::vector<float> tail(logits.begin() + (n - 1) * n_vocab, logits.end() - n_vocab);
+  EXPECT_LE(MaxAbsDiff(tail, expected["gen_logits"].f32, static_cast<int64_t>(gen.size()), n_vocab,
+                       &where),
+            1e-3)
+      << "decode rows, at " << where;
+  if (has_mtp) {
+    const auto& want = expected["mtp_logits"];
+    ASSERT_EQ(static_cast<int64_t>(mtp.size()), want.shape[0] * n_vocab);
+    EXPECT_LE(MaxAbsDiff(mtp, want.f32, want.shape[0], n_vocab, &where), 1e-3) << "MTP, at " << where;
+  }
+
+  const CliResult g = RunCli({"run", "-m", FixturePath(model_rel), "--prompt-ids", Join(prompt),
+                              "-n", "16", "--temp", "0", "--ignore-eos", "--json"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(nlohmann::json::parse(g.out).at("output_ids").get<std::vector<int64_t>>(), gen);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, CliDeepSeek,
+    ::testing::Values(std::make_pair("deepseek/v3-tiny", "deepseek/v3-tiny"),
+                      std::make_pair("deepseek/v3-tiny/model.gguf", "deepseek/v3-tiny"),
+                      std::make_pair("deepseek/v3-tiny-fp8", "deepseek/v3-tiny-fp8"),
+                      std::make_pair("deepseek/v2-lite-tiny", "deepseek/v2-lite-tiny"),
+                      std::make_pair("deepseek/v2-lite-tiny/bf16", "deepseek/v2-lite-tiny"),
+                      std::make_pair("deepseek/v2-lite-tiny/model.gguf", "deepseek/v2-lite-tiny")),
+    [](const auto& info) {
+      std::string name = info.param.first.substr(9);
+      for (char& c : name) {
+        if (c == '-' || c == '/' || c == '.') c = '_';
+      }
+      return name;
+    });
+
 TEST(CliTokenize, Json) {
   FATHOM_REQUIRE_CLI();
   FATHOM_REQUIRE_FIXTURE(kStoriesModel);

@@ -12,7 +12,7 @@ int InfoCommand(int argc, char** argv) {
   std::string model_path;
   bool json = false;
   OptionParser parser("info", "Prints a model's metadata.");
-  parser.AddString("-m,--model", "PATH", "model file (GGUF), required", &model_path);
+  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required", &model_path);
   parser.AddFlag("--json", "print one JSON object", &json);
   if (int rc = ParseCommandLine(parser, argc, argv, {"--model"}); rc >= 0) return rc;
 

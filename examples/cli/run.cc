@@ -17,7 +17,7 @@ int RunCommand(int argc, char** argv) {
   bool ignore_eos = false, json = false;
 
   OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
-  parser.AddString("-m,--model", "PATH", "model file (GGUF), required", &model_path);
+  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required", &model_path);
   parser.AddString("-p,--prompt", "TEXT", "prompt text (tokenized with BOS, no special tokens)",
                    &prompt);
   parser.AddIds("--prompt-ids", "IDS", "prompt as comma-separated token ids, instead of -p",

@@ -14,7 +14,7 @@ int TokenizeCommand(int argc, char** argv) {
   bool no_bos = false, parse_special = false, json = false;
 
   OptionParser parser("tokenize", "Prints the token ids of a text.");
-  parser.AddString("-m,--model", "PATH", "model file (GGUF), required", &model_path);
+  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required", &model_path);
   parser.AddString("-p,--prompt", "TEXT", "the text, required (may be empty)", &text);
   parser.AddFlag("--no-bos", "do not prepend BOS", &no_bos);
   parser.AddFlag("--parse-special", "recognise special-token text such as </s>", &parse_special);
