@@ -143,7 +143,8 @@ typedef struct fathom_session_params {
   int32_t n_ctx;      /* context size in tokens; 0 = min(training context, 4096) */
   int32_t n_threads;  /* 0 = all hardware threads */
   int32_t n_batch;    /* prompt tokens per forward pass; 0 = 512 */
-  uint32_t reserved;  /* 0; keeps the struct free of padding */
+  uint8_t mtp;        /* 1: run the model's multi-token-prediction module (DeepSeek-V3) too */
+  uint8_t reserved[3]; /* 0; keeps the struct free of padding */
 } fathom_session_params;
 
 FATHOM_API fathom_status fathom_session_default_params(fathom_session_params* params);
@@ -172,6 +173,15 @@ FATHOM_API int32_t fathom_session_n_logits(const fathom_session* session);
  * reset or free. out_n_vocab may be NULL. */
 FATHOM_API fathom_status fathom_session_logits(const fathom_session* session, int32_t index,
                                                const float** out_logits, int32_t* out_n_vocab);
+
+/* With fathom_session_params.mtp: MTP rows computed by the last evaluation (0 before any); -1
+ * on a bad handle. Row i belongs to position fathom_session_mtp_first_position() + i and predicts
+ * the token two positions later (rows lag one position: each needs the following token). */
+FATHOM_API int32_t fathom_session_n_mtp_logits(const fathom_session* session);
+FATHOM_API int32_t fathom_session_mtp_first_position(const fathom_session* session);
+/* MTP row `index` (0 <= index < n_mtp_logits): like fathom_session_logits. */
+FATHOM_API fathom_status fathom_session_mtp_logits(const fathom_session* session, int32_t index,
+                                                   const float** out_logits, int32_t* out_n_vocab);
 
 /* Why a generation ended. */
 #define FATHOM_STOP_MAX_TOKENS 0   /* max_tokens were generated */

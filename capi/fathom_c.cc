@@ -472,11 +472,13 @@ fathom_status fathom_session_create(const fathom_model* model, const fathom_sess
     Require(p.n_ctx >= 0, "n_ctx must be >= 0");
     Require(p.n_threads >= 0, "n_threads must be >= 0");
     Require(p.n_batch >= 0, "n_batch must be >= 0");
-    Require(p.reserved == 0, "reserved must be 0");
+    Require(p.mtp <= 1, "mtp must be 0 or 1");
+    for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
     SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.n_threads = p.n_threads;
     options.n_batch = p.n_batch;
+    options.mtp = p.mtp != 0;
     auto handle = std::make_unique<fathom_session>();
     handle->magic = kSessionMagic;
     handle->session = Take(Session::Create(model->model, options));
@@ -532,6 +534,32 @@ fathom_status fathom_session_logits(const fathom_session* session, int32_t index
     const float* logits = s.logits(index);
     if (logits == nullptr) Fail(FATHOM_STATUS_INTERNAL, "the session returned no logits");
     *out_logits = logits;
+    if (out_n_vocab != nullptr) *out_n_vocab = s.n_vocab();
+  });
+}
+
+int32_t fathom_session_n_mtp_logits(const fathom_session* session) {
+  return GuardValue<int32_t>(__func__, -1, [&] { return GetSession(session).n_mtp_logits(); });
+}
+
+int32_t fathom_session_mtp_first_position(const fathom_session* session) {
+  return GuardValue<int32_t>(__func__, -1,
+                             [&] { return GetSession(session).mtp_first_position(); });
+}
+
+fathom_status fathom_session_mtp_logits(const fathom_session* session, int32_t index,
+                                        const float** out_logits, int32_t* out_n_vocab) {
+  return Guard(__func__, [&] {
+    Require(out_logits != nullptr, "out_logits is NULL");
+    *out_logits = nullptr;
+    const Session& s = GetSession(session);
+    const int32_t rows = s.n_mtp_logits();
+    if (index < 0 || index >= rows) {
+      Failf(FATHOM_STATUS_OUT_OF_RANGE,
+            "MTP row %d does not exist: the last evaluation computed %d (is mtp enabled?)", index,
+            rows);
+    }
+    *out_logits = s.mtp_logits(index);
     if (out_n_vocab != nullptr) *out_n_vocab = s.n_vocab();
   });
 }

@@ -82,7 +82,7 @@ static void TestDefaultParams(void) {
 
   CHECK_OK(fathom_session_default_params(&sp));
   CHECK(sp.struct_size == sizeof(sp));
-  CHECK(sp.n_ctx == 0 && sp.n_threads == 0 && sp.n_batch == 512 && sp.reserved == 0);
+  CHECK(sp.n_ctx == 0 && sp.n_threads == 0 && sp.n_batch == 512 && sp.mtp == 0 && sp.reserved[0] == 0);
 
   CHECK_OK(fathom_generate_default_params(&gp));
   CHECK(gp.struct_size == sizeof(gp));
@@ -398,9 +398,12 @@ static void TestSessionEvaluate(const fathom_model* model) {
   CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(small == NULL);
   params.n_ctx = 8;
-  params.reserved = 1;
+  params.reserved[0] = 1;
   CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
-  params.reserved = 0;
+  params.reserved[0] = 0;
+  params.mtp = 1; /* stories260K has no MTP module */
+  CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_FAILED_PRECONDITION);
+  params.mtp = 0;
   params.struct_size = sizeof(params) - 1;
   CHECK_STATUS(fathom_session_create(model, &params, &small), FATHOM_STATUS_INVALID_ARGUMENT);
   params.struct_size = sizeof(params);
@@ -573,6 +576,40 @@ static int FileExists(const char* path) {
   return 1;
 }
 
+/* DeepSeek-V3 MTP logits through the C ABI: row p's argmax equals the reference's
+ * (fixtures/deepseek/v3-tiny/expected.json "mtp_argmax", rows 0..18 of the prompt). */
+static void TestMtp(const char* folder) {
+  static const int32_t kPrompt[20] = {0,   721, 859, 350, 709, 273, 222, 191, 130, 673,
+                                      385, 185, 772, 315, 753, 384, 423, 997, 661, 216};
+  static const int32_t kMtpArgmax[19] = {697, 868, 895, 50, 276, 40, 752, 449, 77, 13, 104, 893, 417, 84, 982, 191, 106, 550, 949};
+  fathom_model* model = NULL;
+  fathom_session* session = NULL;
+  fathom_session_params params;
+  const float* row = NULL;
+  int32_t n_vocab = 0, i;
+  CHECK_OK(fathom_model_load(folder, NULL, &model));
+  if (model == NULL) return;
+  CHECK_OK(fathom_session_default_params(&params));
+  params.n_ctx = 64;
+  params.mtp = 1;
+  CHECK_OK(fathom_session_create(model, &params, &session));
+  if (session != NULL) {
+    CHECK(fathom_session_n_mtp_logits(session) == 0);
+    CHECK_OK(fathom_session_evaluate(session, kPrompt, 20, 0));
+    CHECK(fathom_session_n_mtp_logits(session) == 19);
+    CHECK(fathom_session_mtp_first_position(session) == 0);
+    for (i = 0; i < 19; ++i) {
+      CHECK_OK(fathom_session_mtp_logits(session, i, &row, &n_vocab));
+      CHECK(n_vocab == 1024 && row != NULL && ArgMax(row, n_vocab) == kMtpArgmax[i]);
+    }
+    CHECK_STATUS(fathom_session_mtp_logits(session, 19, &row, &n_vocab),
+                 FATHOM_STATUS_OUT_OF_RANGE);
+    CHECK(row == NULL);
+    fathom_session_free(session);
+  }
+  fathom_model_free(model);
+}
+
 int main(void) {
   const char* dir = getenv("FATHOM_FIXTURES");
   const char* ci = getenv("CI");
@@ -606,6 +643,8 @@ int main(void) {
     TestGenerate(model);
     TestWrongHandles(model); /* frees the model */
   }
+  snprintf(model_path, sizeof(model_path), "%s/deepseek/v3-tiny", dir);
+  TestMtp(model_path);
 
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed\n", failures);
