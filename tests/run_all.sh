@@ -13,11 +13,12 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=address \
   -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
-asan_tests=(format_gguf_test format_gguf_mutation_test model_mutation_test tokenizer_spm_test)
+asan_tests=(format_gguf_test format_gguf_mutation_test format_safetensors_test model_mutation_test
+            model_deepseek_test tokenizer_spm_test capi_test)
 cmake --build build-asan -j"$jobs" --target "${asan_tests[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "${asan_tests[@]}"; do
   echo "== $t (ASan+UBSan)"
-  "build-asan/tests/$t" --gtest_brief=1
+  if [ "$t" = capi_test ]; then "build-asan/tests/$t"; else "build-asan/tests/$t" --gtest_brief=1; fi
 done
