@@ -12,7 +12,7 @@
 namespace fathom::internal {
 
 void RouteToken(const DeepSeekConfig& c, const float* logits, const float* score_bias, int32_t* ids,
-                float* weights, float* scratch) {
+                float* weights, float* scratch, int32_t* order) {
   const int64_t E = c.n_routed_experts;
   const int64_t k = c.num_experts_per_tok;
   float* scores = scratch;      // unbiased scores: they give the weights
@@ -47,21 +47,18 @@ void RouteToken(const DeepSeekConfig& c, const float* logits, const float* score
       }
     }
     // Keep the topk_group best groups; experts of the others can never be chosen.
-    std::vector<int32_t> order(c.n_group);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(
-        order.begin(), order.begin() + c.topk_group, order.end(), [&](int32_t x, int32_t y) {
-          return group_score[x] > group_score[y] || (group_score[x] == group_score[y] && x < y);
-        });
+    std::iota(order, order + c.n_group, 0);
+    std::partial_sort(order, order + c.topk_group, order + c.n_group, [&](int32_t x, int32_t y) {
+      return group_score[x] > group_score[y] || (group_score[x] == group_score[y] && x < y);
+    });
     for (int64_t r = c.topk_group; r < c.n_group; ++r) {
       std::fill(select + order[r] * per, select + (order[r] + 1) * per,
                 -std::numeric_limits<float>::infinity());
     }
   }
   // Top-k by selection score (ties: lower expert id first), in descending order.
-  std::vector<int32_t> order(E);
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t x, int32_t y) {
+  std::iota(order, order + E, 0);
+  std::partial_sort(order, order + k, order + E, [&](int32_t x, int32_t y) {
     return select[x] > select[y] || (select[x] == select[y] && x < y);
   });
   double sum = 0.0;
@@ -84,6 +81,7 @@ void MoeScratch::Resize(const DeepSeekConfig& c, int64_t max_batch) {
   route_weights.resize(max_batch * k);
   route_ids.resize(max_batch * k);
   route_scratch.resize(2 * E + c.n_group);
+  route_order.resize(E);
   gathered.resize(max_batch * d);
   gate.resize(max_batch * width);
   up.resize(max_batch * width);
@@ -107,7 +105,7 @@ void MoeForward(const DeepSeekConfig& c, const MoeWeights& w, const float* xn, i
   MatMul(w.router, xn, n, s.router_logits.data(), pool);
   for (int64_t t = 0; t < n; ++t) {
     RouteToken(c, &s.router_logits[t * E], w.score_bias, &s.route_ids[t * k],
-               &s.route_weights[t * k], s.route_scratch.data());
+               &s.route_weights[t * k], s.route_scratch.data(), s.route_order.data());
   }
   if (trace_ids != nullptr) std::copy(s.route_ids.begin(), s.route_ids.begin() + n * k, trace_ids);
   if (trace_weights != nullptr) {

@@ -22,7 +22,7 @@ void RouteToken(const DeepSeekConfig& c, const float* logits, const float* score
 struct MoeScratch {
   void Resize(const DeepSeekConfig& c, int64_t max_batch);
   std::vector<float> router_logits, route_weights, route_scratch, gathered, gate, up, expert_out;
-  std::vector<int32_t> route_ids, expert_tokens;
+  std::vector<int32_t> route_ids, route_order, expert_tokens;
   std::vector<int64_t> expert_count;
 };
 
