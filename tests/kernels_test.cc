@@ -1,11 +1,13 @@
 // Fast kernels against their scalar references: MatMul vs DotRef for every computable type,
 // RoPE layouts, attention vs a naive implementation.
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "kernels/attention.h"
+#include "kernels/dequant_simd.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "tensor/quant.h"
@@ -50,6 +52,40 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
                                            DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
                                            DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
                                            DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS),
+                         [](const auto& info) { return std::string(Traits(info.param).name); });
+
+class DequantSimdTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(DequantSimdTest, BitIdenticalToScalarReference) {
+  const DType type = GetParam();
+  const int64_t n = 4096;
+  const uint64_t bytes = *RowBytes(type, n);
+  std::mt19937 rng(11);
+  std::vector<uint8_t> raw(bytes);
+  for (uint8_t& b : raw) b = static_cast<uint8_t>(rng());
+  // Keep fp16/bf16 scales finite so that NaN != NaN does not hide a mismatch.
+  std::vector<float> ref(n), fast(n);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 1) {
+      const std::vector<float> src = RandomVector(n, 12);
+      ASSERT_TRUE(Quantize(type, src.data(), raw.data(), n).ok());
+    }
+    ASSERT_TRUE(Dequantize(type, raw.data(), ref.data(), n).ok());
+    ASSERT_TRUE(DequantizeSimd(type, raw.data(), fast.data(), n));
+    for (int64_t i = 0; i < n; ++i) {
+      if (std::isnan(ref[i])) {
+        EXPECT_TRUE(std::isnan(fast[i])) << i;
+      } else {
+        EXPECT_EQ(std::memcmp(&ref[i], &fast[i], 4), 0)
+            << "element " << i << ": " << ref[i] << " vs " << fast[i];
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(VectorTypes, DequantSimdTest,
+                         ::testing::Values(DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                                           DType::kQ4_K, DType::kQ6_K),
                          [](const auto& info) { return std::string(Traits(info.param).name); });
 
 TEST(MatMulTest, SameResultForAnyThreadCount) {

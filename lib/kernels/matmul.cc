@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/dequant_simd.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -43,7 +44,8 @@ WeightMatrix WeightMatrix::Rows(int64_t first, int64_t count) const {
 
 void DequantizeRow(const WeightMatrix& w, int64_t r, float* out) {
   // The weight store checked the type and shape at load time, so this cannot fail.
-  (void)Dequantize(w.type, w.row(r), out, w.cols);
+  if (!DequantizeSimd(w.type, w.row(r), out, w.cols))
+    (void)Dequantize(w.type, w.row(r), out, w.cols);
   if (w.block_scale != nullptr) {
     const float* scales = w.block_scale + ((w.scale_row0 + r) / kScaleBlock) * w.scale_cols;
     for (int64_t c = 0; c < w.cols; ++c) out[c] *= scales[c / kScaleBlock];
@@ -61,9 +63,61 @@ const float* RowAsFloat(const WeightMatrix& w, int64_t r, float* row_buf) {
   return row_buf;
 }
 
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// out[r][t] = w[r] . x[t] for 4 rows and 2 tokens: 8 accumulators share every load.
+void Dot4x2(const float* const w[4], const float* x0, const float* x1, int64_t n, float out[4][2]) {
+  __m256 acc[4][2];
+  for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 a0 = _mm256_loadu_ps(x0 + i), a1 = _mm256_loadu_ps(x1 + i);
+    for (int r = 0; r < 4; ++r) {
+      const __m256 b = _mm256_loadu_ps(w[r] + i);
+      acc[r][0] = _mm256_fmadd_ps(b, a0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(b, a1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    out[r][0] = HorizontalSum(acc[r][0]);
+    out[r][1] = HorizontalSum(acc[r][1]);
+    for (int64_t k = i; k < n; ++k) {
+      out[r][0] += w[r][k] * x0[k];
+      out[r][1] += w[r][k] * x1[k];
+    }
+  }
+}
+
+// Rows [begin, end) for all tokens. Batches take rows four at a time so each dequantized row and
+// each activation load feeds several products; `row_buf` holds 4 * w.cols floats.
 void MatMulRowRange(const WeightMatrix& w, int64_t begin, int64_t end, const float* x,
                     int64_t n_tokens, float* y, int64_t y_stride, float* row_buf) {
-  for (int64_t r = begin; r < end; ++r) {
+  int64_t r = begin;
+  if (n_tokens >= 2) {
+    for (; r + 4 <= end; r += 4) {
+      const float* rows[4];
+      for (int k = 0; k < 4; ++k) rows[k] = RowAsFloat(w, r + k, row_buf + k * w.cols);
+      int64_t t = 0;
+      for (; t + 2 <= n_tokens; t += 2) {
+        float out[4][2];
+        Dot4x2(rows, x + t * w.cols, x + (t + 1) * w.cols, w.cols, out);
+        for (int k = 0; k < 4; ++k) {
+          y[t * y_stride + r + k] = out[k][0];
+          y[(t + 1) * y_stride + r + k] = out[k][1];
+        }
+      }
+      for (; t < n_tokens; ++t) {
+        for (int k = 0; k < 4; ++k)
+          y[t * y_stride + r + k] = DotF32(rows[k], x + t * w.cols, w.cols);
+      }
+    }
+  }
+  for (; r < end; ++r) {
     const float* row = RowAsFloat(w, r, row_buf);
     for (int64_t t = 0; t < n_tokens; ++t) {
       y[t * y_stride + r] = DotF32(row, x + t * w.cols, w.cols);
@@ -77,7 +131,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   const int64_t grain = 16;
   pool.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
     thread_local std::vector<float> row_buf;
-    if (static_cast<int64_t>(row_buf.size()) < w.cols) row_buf.resize(w.cols);
+    if (static_cast<int64_t>(row_buf.size()) < 4 * w.cols) row_buf.resize(4 * w.cols);
     MatMulRowRange(w, begin, end, x, n_tokens, y, w.rows, row_buf.data());
   });
 }

@@ -54,7 +54,7 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     q_lat.resize(n * lora);
     lat_out.resize(lora);
     scores.resize(pos0 + n);
-    row_buf.resize(std::max(lora, nope));
+    row_buf.resize(4 * std::max(lora, nope));
     for (int64_t h = h_begin; h < h_end; ++h) {
       for (int64_t t = 0; t < n; ++t) {
         std::memcpy(&q_nope[t * nope], &s.q[(t * H + h) * qk], nope * sizeof(float));
