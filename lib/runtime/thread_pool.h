@@ -2,6 +2,7 @@
 #ifndef FATHOM_LIB_RUNTIME_THREAD_POOL_H_
 #define FATHOM_LIB_RUNTIME_THREAD_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,8 +36,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stop_ = false;
   // Current job.
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
