@@ -26,12 +26,25 @@ class Tokenizer {
   explicit Tokenizer(std::shared_ptr<const internal::TokenizerImpl> impl);
   ~Tokenizer();
 
+  // Loads a tokenizer without a model: a tokenizer.json (the tokenizers library's own rules,
+  // e.g. no BOS for DeepSeek-V3), a SentencePiece tokenizer.model, a GGUF file, or a Hugging
+  // Face folder (tokenizer.json + tokenizer_config.json: the model's rules, as transformers).
+  static Result<std::unique_ptr<Tokenizer>> Load(const std::string& path);
+
   Result<std::vector<int32_t>> Encode(std::string_view text, const EncodeOptions& options) const;
   Result<std::vector<int32_t>> Encode(std::string_view text) const { return Encode(text, {}); }
   // The bytes a token stands for (may be a partial UTF-8 sequence). Control tokens give "".
   Result<std::string> TokenToPiece(int32_t token) const;
   // Concatenated pieces.
   Result<std::string> Decode(const std::vector<int32_t>& tokens) const;
+  // Text as the tokenizer's own library decodes it (Hugging Face tokenizers' decoder,
+  // sentencepiece's decode; GGUF vocabularies: concatenated pieces). `skip_special` drops
+  // special tokens.
+  Result<std::string> Decode(const std::vector<int32_t>& tokens, bool skip_special) const;
+  // The chat template shipped with the tokenizer ("" when none).
+  std::string chat_template() const;
+  // The stored text of a token, e.g. "<｜begin▁of▁sentence｜>" ("" when out of range).
+  std::string TokenText(int32_t token) const;
 
   int32_t vocab_size() const;
   // False when the model came without tokenizer files (a Hugging Face folder without

@@ -56,14 +56,28 @@ Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& fo
   const DeepSeekConfig& config = (*model)->config();
   impl->model = *std::move(model);
   if (!report(0.8f)) return cancelled;
-  const std::string reason =
-      impl->hf->HasTokenizerFiles()
-          ? absl::StrFormat("reading tokenizer.json / tokenizer.model is not supported yet ('%s')",
-                            folder)
-          : absl::StrFormat("'%s' has no tokenizer files; use token ids", folder);
-  impl->tokenizer = std::make_unique<Tokenizer>(std::make_shared<MissingTokenizer>(
-      reason, impl->info.n_vocab, static_cast<int32_t>(config.bos_token_id),
-      static_cast<int32_t>(config.eos_token_id)));
+  // tokenizer.json (+ tokenizer_config.json for transformers' BOS/EOS rules and the chat
+  // template). The embedding may have more rows than the tokenizer has tokens (padding).
+  auto tok = LoadTokenizerFromHfFolder(folder);
+  if (tok.ok()) {
+    if ((*tok)->vocab_size() > impl->info.n_vocab) {
+      return Status(StatusCode::kInvalidArgument,
+                    absl::StrFormat("tokenizer has %d tokens but the model's embedding has %d rows",
+                                    (*tok)->vocab_size(), impl->info.n_vocab));
+    }
+    impl->tokenizer =
+        std::make_unique<Tokenizer>(std::shared_ptr<const TokenizerImpl>(*std::move(tok)));
+  } else if (tok.status().code() != absl::StatusCode::kNotFound) {
+    return FromAbsl(tok.status());
+  } else {
+    const std::string reason =
+        impl->hf->HasTokenizerFiles()
+            ? absl::StrFormat("'%s' has a tokenizer.model but no tokenizer.json", folder)
+            : absl::StrFormat("'%s' has no tokenizer files; use token ids", folder);
+    impl->tokenizer = std::make_unique<Tokenizer>(std::make_shared<MissingTokenizer>(
+        reason, impl->info.n_vocab, static_cast<int32_t>(config.bos_token_id),
+        static_cast<int32_t>(config.eos_token_id)));
+  }
   if (!report(1.0f)) return cancelled;
   return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));
 }

@@ -10,6 +10,21 @@ Tokenizer::Tokenizer(std::shared_ptr<const internal::TokenizerImpl> impl)
     : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
+Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
+  auto r = internal::LoadTokenizerFromPath(path);
+  if (!r.ok()) return internal::FromAbsl(r.status());
+  return std::make_unique<Tokenizer>(std::shared_ptr<const internal::TokenizerImpl>(*std::move(r)));
+}
+
+Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& tokens, bool skip_special) const {
+  auto r = impl_->Decode(tokens, skip_special);
+  if (!r.ok()) return internal::FromAbsl(r.status());
+  return *std::move(r);
+}
+
+std::string Tokenizer::chat_template() const { return impl_->chat_template(); }
+std::string Tokenizer::TokenText(int32_t token) const { return impl_->TokenText(token); }
+
 Result<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
                                                const EncodeOptions& options) const {
   auto r = impl_->Encode(text, options.add_bos, options.parse_special);

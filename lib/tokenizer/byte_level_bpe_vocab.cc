@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "format/gguf.h"
+#include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/unicode_text.h"
 
 namespace fathom::internal {
 namespace {
@@ -123,15 +126,53 @@ std::string DecodeByteLevelText(std::string_view text) {
 absl::StatusOr<std::unique_ptr<ByteLevelBpeVocab>> ByteLevelBpeVocab::Create(const GgufFile& gguf) {
   absl::StatusOr<VocabData> vocab = LoadVocab(gguf, VocabKind::kByteLevelBpe);
   if (!vocab.ok()) return vocab.status();
-  // Merges are not used until encoding lands, but a present key must have the right shape.
+  std::vector<std::string> merge_lines;
   if (const GgufValue* merges = gguf.Find("tokenizer.ggml.merges"); merges != nullptr) {
     const GgufArray* array = std::get_if<GgufArray>(&merges->value);
     if (merges->type != GgufType::kArray || array == nullptr ||
         array->element_type != GgufType::kString) {
       return absl::InvalidArgumentError("tokenizer.ggml.merges must be an array of strings");
     }
+    absl::StatusOr<std::vector<std::string>> lines = gguf.GetStringArray("tokenizer.ggml.merges");
+    if (!lines.ok()) return lines.status();
+    merge_lines = *std::move(lines);
   }
-  return std::make_unique<ByteLevelBpeVocab>(*std::move(vocab));
+  auto tok = std::make_unique<ByteLevelBpeVocab>(*std::move(vocab));
+  tok->encoder_status_ = tok->BuildEncoder(merge_lines);
+  return tok;
+}
+
+absl::Status ByteLevelBpeVocab::BuildEncoder(const std::vector<std::string>& merge_lines) {
+  if (merge_lines.empty()) {
+    return absl::UnimplementedError("this GGUF vocabulary has no merges: it can only decode");
+  }
+  std::vector<std::pair<std::string, std::string>> merges;
+  merges.reserve(merge_lines.size());
+  for (const std::string& line : merge_lines) {
+    const size_t sp = line.find(' ', 1);
+    if (sp == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokenizer.ggml.merges entry '", absl::CHexEscape(line), "' has no space"));
+    }
+    merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+  }
+  absl::StatusOr<std::unique_ptr<PreTokenizer>> pre = PreTokenizer::ForGgufPre(vocab_.pre);
+  if (!pre.ok()) return pre.status();
+  pre_tokenizer_ = *std::move(pre);
+  BpeOptions options;
+  options.byte_level = true;
+  options.ignore_merges = vocab_.pre == "llama3" || vocab_.pre == "llama-v3" ||
+                          vocab_.pre == "llama-bpe" || vocab_.pre == "falcon3";
+  absl::flat_hash_map<std::string, int32_t> token_of(vocab_.text_to_id.begin(),
+                                                     vocab_.text_to_id.end());
+  absl::StatusOr<std::unique_ptr<BpeModel>> model =
+      BpeModel::Create(std::move(token_of), merges, options);
+  if (!model.ok()) {
+    return absl::Status(model.status().code(),
+                        absl::StrCat("tokenizer.ggml.merges: ", model.status().message()));
+  }
+  model_ = *std::move(model);
+  return absl::OkStatus();
 }
 
 ByteLevelBpeVocab::ByteLevelBpeVocab(VocabData vocab) : vocab_(std::move(vocab)) {
@@ -156,11 +197,24 @@ ByteLevelBpeVocab::ByteLevelBpeVocab(VocabData vocab) : vocab_(std::move(vocab))
   }
 }
 
-absl::StatusOr<std::vector<int32_t>> ByteLevelBpeVocab::Encode(std::string_view /*text*/,
-                                                               bool /*add_bos*/,
-                                                               bool /*parse_special*/) const {
-  return absl::UnimplementedError(
-      "byte-level BPE encoding arrives with the full tokenizer (issue 4)");
+absl::StatusOr<std::vector<int32_t>> ByteLevelBpeVocab::Encode(std::string_view text, bool add_bos,
+                                                               bool parse_special) const {
+  if (!encoder_status_.ok()) return encoder_status_;
+  if (!IsValidUtf8(text)) return absl::InvalidArgumentError("text is not valid UTF-8");
+  std::vector<int32_t> out;
+  if (add_bos && vocab_.add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
+  for (const TextFragment& f : PartitionSpecialTokens(vocab_, text, parse_special)) {
+    if (f.token >= 0) {
+      out.push_back(f.token);
+      continue;
+    }
+    std::vector<std::string> pieces;
+    pieces.emplace_back(text.substr(f.offset, f.length));
+    if (absl::Status s = pre_tokenizer_->Apply(pieces, f.offset == 0); !s.ok()) return s;
+    for (const std::string& p : pieces) model_->EncodeWord(p, out);
+  }
+  if (add_bos && vocab_.add_eos && vocab_.eos >= 0) out.push_back(vocab_.eos);
+  return out;
 }
 
 absl::StatusOr<std::string> ByteLevelBpeVocab::TokenToPiece(int32_t token) const {

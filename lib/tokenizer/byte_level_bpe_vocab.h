@@ -1,5 +1,6 @@
-// Byte-level BPE vocabulary (tokenizer.ggml.model = "gpt2"): loads the vocabulary and decodes
-// tokens through GPT-2's byte-to-unicode mapping. Encoding arrives with the full tokenizer.
+// Byte-level BPE tokenizer from GGUF (tokenizer.ggml.model = "gpt2"): llama.cpp's special-token
+// partitioning, then the pre-tokenizer of tokenizer.ggml.pre and rank-ordered BPE merges;
+// decoding through GPT-2's byte-to-unicode mapping.
 #ifndef FATHOM_LIB_TOKENIZER_BYTE_LEVEL_BPE_VOCAB_H_
 #define FATHOM_LIB_TOKENIZER_BYTE_LEVEL_BPE_VOCAB_H_
 
@@ -11,6 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "format/gguf_reader.h"
+#include "tokenizer/bpe_model.h"
+#include "tokenizer/hf_pipeline.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/vocab.h"
 
@@ -26,7 +29,8 @@ class ByteLevelBpeVocab final : public TokenizerImpl {
   static absl::StatusOr<std::unique_ptr<ByteLevelBpeVocab>> Create(const GgufFile& gguf);
   explicit ByteLevelBpeVocab(VocabData vocab);
 
-  // Always Unimplemented for now: byte-level BPE needs the pre-tokenizer regexes and merges.
+  // Unimplemented where the vocabulary has no merges or an unknown tokenizer.ggml.pre (such
+  // files still decode). Invalid UTF-8 is an InvalidArgument.
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text, bool add_bos,
                                               bool parse_special) const override;
   absl::StatusOr<std::string> TokenToPiece(int32_t token) const override;
@@ -38,7 +42,12 @@ class ByteLevelBpeVocab final : public TokenizerImpl {
   const VocabData& vocab() const { return vocab_; }
 
  private:
+  absl::Status BuildEncoder(const std::vector<std::string>& merge_lines);
+
   VocabData vocab_;
+  absl::Status encoder_status_;
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  std::unique_ptr<BpeModel> model_;
   std::vector<std::string> pieces_;  // TokenToPiece(special = false) for every id
 };
 

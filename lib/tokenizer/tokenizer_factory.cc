@@ -1,15 +1,52 @@
-// LoadTokenizerFromGguf: picks the tokenizer implementation from tokenizer.ggml.model.
+// Tokenizer loading: GGUF metadata (tokenizer.ggml.model), standalone tokenizer files and
+// Hugging Face model folders; the default TokenizerImpl::Decode.
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tokenizer/byte_level_bpe_vocab.h"
+#include "tokenizer/hf_tokenizer.h"
+#include "tokenizer/spm_model_file.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace fathom::internal {
+namespace {
+
+constexpr uintmax_t kMaxTokenizerFileBytes = uintmax_t{1} << 30;
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", ec.message()));
+  if (size > kMaxTokenizerFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is too large for a tokenizer file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string data(static_cast<size_t>(size), '\0');
+  if (!in || !in.read(data.data(), static_cast<std::streamsize>(size))) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  return data;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> TokenizerImpl::Decode(const std::vector<int32_t>& ids,
+                                                  bool /*skip_special*/) const {
+  std::string out;
+  for (int32_t id : ids) {
+    absl::StatusOr<std::string> piece = TokenToPiece(id);
+    if (!piece.ok()) return piece.status();
+    out += *piece;
+  }
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufFile& gguf) {
   if (gguf.Find("tokenizer.ggml.model") == nullptr) {
@@ -34,6 +71,51 @@ absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufF
   return absl::UnimplementedError(
       absl::StrCat("tokenizer.ggml.model '", absl::CHexEscape(*model),
                    "' is not supported (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)"));
+}
+
+absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromHfFolder(const std::string& dir) {
+  const std::string json_path = (std::filesystem::path(dir) / "tokenizer.json").string();
+  const std::string config_path = (std::filesystem::path(dir) / "tokenizer_config.json").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(json_path, ec)) {
+    return absl::NotFoundError(absl::StrCat(dir, " has no tokenizer.json"));
+  }
+  absl::StatusOr<std::string> json = ReadSmallFile(json_path);
+  if (!json.ok()) return json.status();
+  std::string config;
+  if (std::filesystem::exists(config_path, ec)) {
+    absl::StatusOr<std::string> c = ReadSmallFile(config_path);
+    if (!c.ok()) return c.status();
+    config = *std::move(c);
+  }
+  absl::StatusOr<std::unique_ptr<HfTokenizer>> t = HfTokenizer::Create(*json, config);
+  if (!t.ok()) return t.status();
+  return std::unique_ptr<TokenizerImpl>(*std::move(t));
+}
+
+absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromPath(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return LoadTokenizerFromHfFolder(path);
+  if (absl::EndsWith(path, ".gguf")) {
+    absl::StatusOr<std::unique_ptr<GgufFile>> gguf = GgufFile::Open(path);
+    if (!gguf.ok()) return gguf.status();
+    return LoadTokenizerFromGguf(**gguf);
+  }
+  absl::StatusOr<std::string> data = ReadSmallFile(path);
+  if (!data.ok()) return data.status();
+  if (absl::EndsWith(path, ".json") || (!data->empty() && (*data)[0] == '{')) {
+    absl::StatusOr<std::unique_ptr<HfTokenizer>> t = HfTokenizer::Create(*data, "");
+    if (!t.ok()) return t.status();
+    return std::unique_ptr<TokenizerImpl>(*std::move(t));
+  }
+  if (absl::StartsWith(*data, "GGUF")) {
+    absl::StatusOr<std::unique_ptr<GgufFile>> gguf = GgufFile::Open(path);
+    if (!gguf.ok()) return gguf.status();
+    return LoadTokenizerFromGguf(**gguf);
+  }
+  absl::StatusOr<std::unique_ptr<SpmModelFileTokenizer>> t = SpmModelFileTokenizer::Create(*data);
+  if (!t.ok()) return t.status();
+  return std::unique_ptr<TokenizerImpl>(*std::move(t));
 }
 
 }  // namespace fathom::internal

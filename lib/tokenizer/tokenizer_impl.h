@@ -38,6 +38,14 @@ class TokenizerImpl {
   virtual int32_t bos() const = 0;  // -1 if none
   virtual int32_t eos() const = 0;  // -1 if none
   virtual bool IsEndOfGeneration(int32_t token) const = 0;
+  // Text of a token list. The default concatenates TokenToPiece; tokenizers loaded from
+  // Hugging Face or SentencePiece files decode exactly as those libraries do.
+  virtual absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
+                                             bool skip_special) const;
+  // The chat template shipped with the tokenizer ("" if none).
+  virtual std::string chat_template() const { return ""; }
+  // The stored text of a token (e.g. "<｜begin▁of▁sentence｜>"), "" if out of range.
+  virtual std::string TokenText(int32_t /*token*/) const { return ""; }
 };
 
 // Builds the tokenizer described by a GGUF file's tokenizer.ggml.* metadata.
@@ -45,6 +53,14 @@ class TokenizerImpl {
 // Other models load for decoding only where possible ("gpt2": byte-level decode); their
 // Encode returns Unimplemented until the full tokenizer lands.
 absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufFile& gguf);
+
+// Loads a standalone tokenizer file by its kind: a tokenizer.json (the tokenizers library's own
+// rules; a tokenizer_config.json next to it is NOT read), a SentencePiece tokenizer.model, or a
+// GGUF file. A directory loads tokenizer.json with tokenizer_config.json (a model's rules).
+absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromPath(const std::string& path);
+// tokenizer.json (+ tokenizer_config.json when present) of a Hugging Face model folder, with
+// transformers' rules for BOS/EOS; NotFound if the folder has no tokenizer.json.
+absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromHfFolder(const std::string& dir);
 
 }  // namespace fathom::internal
 
