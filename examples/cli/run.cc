@@ -1,6 +1,10 @@
-// fathom run: generates text from a prompt, streamed to stdout or printed as one JSON object.
+// fathom run: generates text from a prompt, streamed to stdout or printed as one JSON object;
+// optionally restores a saved session first (--load-state) and saves it afterwards
+// (--save-state), so that two runs continue exactly like one longer run.
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.h"
@@ -8,17 +12,44 @@
 #include "nlohmann/json.hpp"
 
 namespace fathom::cli {
+namespace {
+
+// Takes every "--name VALUE" / "--name=VALUE" out of argv (the OptionParser keeps one value
+// per option; this one may be repeated). Returns false when the last one lacks its value.
+bool ExtractRepeated(std::string_view name, int argc, char** argv, std::vector<char*>* rest,
+                     std::vector<std::string>* values) {
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == name) {
+      if (i + 1 >= argc) return false;
+      values->emplace_back(argv[++i]);
+    } else if (arg.size() > name.size() && arg.starts_with(name) && arg[name.size()] == '=') {
+      values->emplace_back(arg.substr(name.size() + 1));
+    } else {
+      rest->push_back(argv[i]);
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 int RunCommand(int argc, char** argv) {
-  std::string model_path, prompt;
+  std::vector<std::string> stops;
+  std::vector<char*> args;
+  const bool stops_ok = ExtractRepeated("--stop", argc, argv, &args, &stops);
+  std::string model_path, prompt, save_state, load_state, stop_help;
   std::vector<int32_t> prompt_ids;
   GenerateOptions generate;  // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
   SessionOptions session_options;
   bool ignore_eos = false, json = false;
 
   OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
-  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required", &model_path);
-  parser.AddString("-p,--prompt", "TEXT", "prompt text (tokenized with BOS, no special tokens)",
+  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required",
+                   &model_path);
+  parser.AddString("-p,--prompt", "TEXT",
+                   "prompt text (tokenized with BOS, no special tokens; with --load-state it is "
+                   "appended without BOS)",
                    &prompt);
   parser.AddIds("--prompt-ids", "IDS", "prompt as comma-separated token ids, instead of -p",
                 &prompt_ids);
@@ -41,13 +72,47 @@ int RunCommand(int argc, char** argv) {
                   &session_options.n_ctx);
   parser.AddInt32("-b,--batch-size", "N", "prompt tokens per forward pass (default 512)",
                   &session_options.n_batch);
+  parser.AddFloat("--repeat-penalty", "X",
+                  "penalise tokens of the last --repeat-last-n; 1 = off (default 1)",
+                  &generate.sampler.repeat_penalty);
+  parser.AddInt32("--repeat-last-n", "N",
+                  "penalty window in tokens; 0 = off, -1 = whole context (default 64)",
+                  &generate.sampler.penalty_last_n);
+  parser.AddFloat("--min-p", "P", "drop tokens below P x the best one's probability (default 0.05)",
+                  &generate.sampler.min_p);
+  parser.AddString("--stop", "STR", "stop when the text contains STR (repeatable)", &stop_help);
+  parser.AddString("--save-state", "FILE", "write the session (tokens, KV cache, RNG) afterwards",
+                   &save_state);
+  parser.AddString("--load-state", "FILE",
+                   "restore a session saved with --save-state, then continue generating",
+                   &load_state);
   parser.AddFlag("--ignore-eos", "keep generating after an end-of-generation token", &ignore_eos);
   parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
                  &json);
-  if (int rc = ParseCommandLine(parser, argc, argv, {"--model"}); rc >= 0) return rc;
-  if (parser.Given("--prompt") == parser.Given("--prompt-ids")) {
-    return UsageError(parser, "give exactly one of -p/--prompt and --prompt-ids");
+  if (!stops_ok) return UsageError(parser, "option '--stop' needs a value (STR)");
+  if (int rc = ParseCommandLine(parser, static_cast<int>(args.size()), args.data(), {"--model"});
+      rc >= 0) {
+    return rc;
   }
+  const bool resume = parser.Given("--load-state");
+  if (parser.Given("--prompt") && parser.Given("--prompt-ids")) {
+    return UsageError(parser, "give only one of -p/--prompt and --prompt-ids");
+  }
+  if (!resume && !parser.Given("--prompt") && !parser.Given("--prompt-ids")) {
+    return UsageError(parser, "give -p/--prompt or --prompt-ids (or --load-state)");
+  }
+  for (const std::string& s : stops) {
+    if (s.empty()) return UsageError(parser, "--stop needs a non-empty string");
+  }
+  if (generate.sampler.repeat_penalty <= 0)
+    return UsageError(parser, "--repeat-penalty must be > 0");
+  if (generate.sampler.penalty_last_n < -1)
+    return UsageError(parser, "--repeat-last-n must be >= -1");
+  if (generate.sampler.min_p < 0 || generate.sampler.min_p > 1) {
+    return UsageError(parser, "--min-p must be in [0, 1]");
+  }
+  generate.stop = stops;
+  generate.evaluate_last = parser.Given("--save-state");
   if (generate.max_tokens < 0) return UsageError(parser, "-n must be >= 0");
   if (generate.sampler.temperature < 0) return UsageError(parser, "--temp must be >= 0");
   if (session_options.n_threads < 0) return UsageError(parser, "-t must be >= 0");
@@ -59,7 +124,7 @@ int RunCommand(int argc, char** argv) {
   if (!model) return kExitFailure;
   if (parser.Given("--prompt")) {
     Tokenizer::EncodeOptions encode;
-    encode.add_bos = true;
+    encode.add_bos = !resume;
     encode.parse_special = false;
     Result<std::vector<int32_t>> ids = model->tokenizer().Encode(prompt, encode);
     if (!ids.ok()) {
@@ -70,6 +135,17 @@ int RunCommand(int argc, char** argv) {
   }
   std::unique_ptr<Session> session = CreateSession("run", model, session_options);
   if (!session) return kExitFailure;
+  if (resume) {
+    const Status st = session->LoadStateFromFile(load_state);
+    if (!st.ok()) {
+      PrintError("run", "cannot restore '" + load_state + "': " + st.ToString());
+      return kExitFailure;
+    }
+    // Without --seed, the restored RNG goes on where the saved run stopped.
+    if (!parser.Given("--seed") && session->sampler_seed()) {
+      generate.sampler.seed = *session->sampler_seed();
+    }
+  }
 
   if (!json) {
     // Generate hands over text only once its UTF-8 characters are complete.
@@ -88,6 +164,14 @@ int RunCommand(int argc, char** argv) {
   if (result->stop_reason == GenerateResult::StopReason::kContextFull) {
     std::fprintf(stderr, "fathom run: stopped after %zu tokens: the context (%d) is full\n",
                  result->tokens.size(), session->n_ctx());
+  }
+  if (!save_state.empty()) {
+    const Status st = session->SaveStateToFile(save_state);
+    if (!st.ok()) {
+      if (!json) std::fputc('\n', stdout);
+      PrintError("run", "cannot save the session to '" + save_state + "': " + st.ToString());
+      return kExitFailure;
+    }
   }
   if (json) {
     const nlohmann::ordered_json out = {

@@ -2,10 +2,13 @@
 #ifndef FATHOM_SESSION_H_
 #define FATHOM_SESSION_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fathom/model.h"
@@ -18,6 +21,14 @@ namespace internal {
 class SessionImpl;
 }
 
+// What a session does when a prompt or a generated token does not fit in its context.
+enum class ContextOverflow : int32_t {
+  kError = 0,  // Evaluate returns kContextFull; Generate stops with StopReason::kContextFull
+  // llama.cpp's context shift: keep the first n_keep tokens, drop the oldest half of the rest
+  // (re-roping the cached keys that move), and go on. Not available with `mtp`.
+  kShift = 1,
+};
+
 struct SessionOptions {
   int32_t n_ctx = 0;      // context size in tokens; 0 = min(model's training context, 4096)
   int32_t n_threads = 0;  // 0 = all hardware threads
@@ -25,6 +36,8 @@ struct SessionOptions {
   // Run the model's multi-token-prediction module (DeepSeek-V3 MTP) alongside every
   // evaluation; its logits are then available through mtp_logits(). Needs a model with MTP.
   bool mtp = false;
+  ContextOverflow context_overflow = ContextOverflow::kError;
+  int32_t n_keep = 0;  // with kShift: tokens at the start that are never dropped (< n_ctx)
 };
 
 struct GenerateOptions {
@@ -34,6 +47,14 @@ struct GenerateOptions {
   // Called for each generated token with the text that became complete; return false to stop.
   // A final call with token -1 delivers bytes held back at the end (an incomplete character).
   std::function<bool(int32_t token, const std::string& piece)> on_token;
+  // Generation stops when the text contains one of these. Text that might be the start of a stop
+  // string is held back (never emitted, then retracted); neither GenerateResult::text nor
+  // on_token ever sees the stop string or what follows it. Stop strings may span tokens.
+  std::vector<std::string> stop = {};
+  // Also evaluate the last generated token (when generation ended by max_tokens, a stop string
+  // or the callback), so the session's logits predict the next one: a later Generate({}) then
+  // continues exactly where one longer Generate would have gone. Use it before SaveState.
+  bool evaluate_last = false;
 };
 
 struct GenerateResult {
@@ -44,8 +65,10 @@ struct GenerateResult {
     kEndOfGeneration,
     kCallback,
     kCancelled,
-    kContextFull
+    kContextFull,
+    kStopString,  // one of GenerateOptions::stop appeared (see stop_string)
   } stop_reason = StopReason::kMaxTokens;
+  std::string stop_string;  // which one, with kStopString
 };
 
 class Session {
@@ -80,11 +103,39 @@ class Session {
   void Reset() { (void)Truncate(0); }
 
   // Evaluates `prompt` (appended at the current position) then samples up to max_tokens
-  // tokens. Every generated token except the last is in the KV cache afterwards; the last one
-  // (or the end-of-generation token) is returned but not evaluated. Generation stops with
-  // kContextFull when the context has no room for the next token.
+  // tokens. The session keeps its sampler's RNG between calls (and in saved states): a call
+  // with the same seed continues the random sequence, a different seed restarts it. The penalty
+  // window sees the session's last tokens (prompt included). Every generated token except the last
+  // is in the KV cache afterwards; the last one (or the end-of-generation token) is returned but
+  // not evaluated. Generation stops with kContextFull when the context has no room for the next
+  // token.
   Result<GenerateResult> Generate(const std::vector<int32_t>& prompt,
                                   const GenerateOptions& options);
+
+  // Makes the session hold exactly `tokens` (non-empty): keeps the longest common prefix of the
+  // cached tokens and `tokens`, drops the rest and evaluates only the differing suffix (at least
+  // the last token, so logits() is current). Multi-turn chat re-evaluates only the new turn.
+  Status EvaluateReusingPrefix(const std::vector<int32_t>& tokens);
+  // Tokens run through the model by this session so far (prefix reuse shows in it).
+  int64_t n_evaluated() const;
+  // Tokens dropped by context shifts so far.
+  int64_t n_shifted() const;
+
+  // Session state: tokens, KV cache rows [0, position()) (for MLA models the latent cache), the
+  // last logits and the sampler's RNG. Restoring needs the same model (checked by a fingerprint)
+  // and a context that holds the saved tokens; a corrupted or truncated image is kDataLoss, a
+  // different model kFailedPrecondition. The format is described in docs/SESSIONS.md.
+  Result<std::string> SaveState() const;
+  Status SaveStateToFile(const std::string& path) const;  // written atomically (temp + rename)
+  Status LoadState(std::string_view image);
+  Status LoadStateFromFile(const std::string& path);  // memory-mapped while it is read
+
+  // The seed of the sampler whose RNG the session carries (after a Generate or a LoadState).
+  std::optional<uint64_t> sampler_seed() const;
+
+  // Memory this session owns: the KV cache alone, and everything (cache, scratch, logits).
+  int64_t kv_cache_bytes() const;
+  int64_t memory_bytes() const;
 
   // Asks the Evaluate/Generate in progress to stop (checked between layers and between
   // tokens); it then returns kCancelled (Generate: StopReason::kCancelled). Safe from any thread
@@ -97,6 +148,8 @@ class Session {
   explicit Session(std::unique_ptr<internal::SessionImpl> impl);
   // Evaluate without clearing a pending Cancel() (used inside Generate and Truncate).
   Status EvaluateContinuing(const std::vector<int32_t>& tokens, bool all_logits);
+  // Streams the state image to `sink` (false = write error).
+  Status SaveStateToSink(const std::function<bool(const void*, size_t)>& sink) const;
   std::unique_ptr<internal::SessionImpl> impl_;
 };
 

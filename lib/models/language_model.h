@@ -5,15 +5,32 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "fathom/model.h"
 #include "format/gguf_reader.h"
+#include "kernels/ops.h"
 #include "runtime/thread_pool.h"
 
 namespace fathom::internal {
+
+// One slab of a session's cache: row p (0 <= p < n_ctx) holds position p's `row_floats` float32
+// values for one layer and one kind of entry (e.g. "blk.3.k"). Session state files store rows
+// [0, n) of every slab; a context shift moves rows and re-ropes the rotary part.
+struct CacheSlab {
+  std::string name;
+  float* data = nullptr;
+  int64_t row_floats = 0;
+  // Rotary content: each row holds `rope_heads` vectors spaced `rope_stride` floats apart,
+  // rotated by `rope` for the row's position (nullptr: the slab holds no positional rotation).
+  const RopeTable* rope = nullptr;
+  int rope_heads = 0;
+  int rope_stride = 0;
+};
 
 // A session's model state: KV cache and scratch buffers, sized at creation.
 class ForwardState {
@@ -22,6 +39,18 @@ class ForwardState {
   virtual int64_t n_ctx() const = 0;
   virtual int64_t max_batch() const = 0;
   virtual int64_t bytes() const = 0;  // KV cache + scratch
+  // The cache as slabs, always in the same order for the same model (state files rely on it).
+  virtual std::vector<CacheSlab> CacheSlabs() = 0;
+  int64_t cache_bytes() {
+    int64_t n = 0;
+    for (const CacheSlab& s : CacheSlabs()) n += s.row_floats * n_ctx() * 4;
+    return n;
+  }
+  // Cache element type as stored ("f32"): part of a state file's compatibility check.
+  virtual const char* cache_dtype() const { return "f32"; }
+  // Called after cache rows have been replaced (restore, shift): drops derived state that
+  // referred to positions (e.g. DeepSeek's MTP hidden rows).
+  virtual void OnCacheRewritten() {}
 };
 
 // Which positions of a forward batch need logits.

@@ -69,6 +69,19 @@ MlaCache DeepSeekState::LayerCache(int64_t layer) {
           &k_pe[layer * n_ctx_ * config_.qk_rope_head_dim]};
 }
 
+std::vector<CacheSlab> DeepSeekState::CacheSlabs() {
+  const int64_t lora = config_.kv_lora_rank, dr = config_.qk_rope_head_dim;
+  const int64_t layers = static_cast<int64_t>(c_kv.size()) / (n_ctx_ * lora);
+  std::vector<CacheSlab> slabs;
+  slabs.reserve(2 * layers);
+  for (int64_t l = 0; l < layers; ++l) {
+    const MlaCache c = LayerCache(l);
+    slabs.push_back({absl::StrFormat("blk.%d.c_kv", l), c.c_kv, lora});
+    slabs.push_back({absl::StrFormat("blk.%d.k_pe", l), c.k_pe, dr, rope, 1, static_cast<int>(dr)});
+  }
+  return slabs;
+}
+
 namespace {
 
 // One decoder block over n tokens: x += attn(norm(x)); x += ffn(norm(x)).
@@ -156,8 +169,10 @@ absl::StatusOr<std::unique_ptr<ForwardState>> DeepSeekModel::NewState(int64_t n_
     return absl::ResourceExhaustedError(
         absl::StrFormat("a latent cache of %d tokens would need %.0Lf bytes", n_ctx, bytes));
   }
-  return std::make_unique<DeepSeekState>(config_, static_cast<int64_t>(weights_.mtp.size()), n_ctx,
-                                         std::min(max_batch, n_ctx));
+  auto state = std::make_unique<DeepSeekState>(
+      config_, static_cast<int64_t>(weights_.mtp.size()), n_ctx, std::min(max_batch, n_ctx));
+  state->rope = rope_.get();
+  return state;
 }
 
 absl::Status DeepSeekModel::Forward(ForwardState& state_base, absl::Span<const int32_t> tokens,

@@ -20,6 +20,10 @@ class DeepSeekState final : public ForwardState {
   int64_t bytes() const override;
 
   MlaCache LayerCache(int64_t layer);  // main layers 0..L-1, MTP layers L..
+  // Per layer (main, then MTP): "blk.L.c_kv" (no rotation) and "blk.L.k_pe" (one roped vector).
+  std::vector<CacheSlab> CacheSlabs() override;
+  void OnCacheRewritten() override { hidden_rows = 0; }
+  const RopeTable* rope = nullptr;  // the model's, for re-roping k_pe in a context shift
 
   // Routing of the latest Forward (main layers) / ForwardMtp, when enabled: per layer,
   // [n_tokens x top_k] expert ids and weights (empty vectors for dense layers).

@@ -50,8 +50,8 @@ absl::StatusOr<double> OptionalFloat(const GgufFile& g, const std::string& key, 
 
 class LlamaState final : public ForwardState {
  public:
-  LlamaState(const LlamaHParams& hp, int64_t n_ctx, int64_t max_batch)
-      : n_ctx_(n_ctx), max_batch_(max_batch) {
+  LlamaState(const LlamaHParams& hp, const RopeTable* rope, int64_t n_ctx, int64_t max_batch)
+      : hp_(hp), rope_(rope), n_ctx_(n_ctx), max_batch_(max_batch) {
     const int64_t kv_k = hp.n_head_kv * hp.head_dim_k;
     const int64_t kv_v = hp.n_head_kv * hp.head_dim_v;
     k_cache.resize(hp.n_layer * n_ctx * kv_k);
@@ -78,10 +78,25 @@ class LlamaState final : public ForwardState {
     return n;
   }
 
+  // Per layer: "blk.L.k" (n_head_kv roped heads) and "blk.L.v".
+  std::vector<CacheSlab> CacheSlabs() override {
+    const int64_t kv_k = hp_.n_head_kv * hp_.head_dim_k, kv_v = hp_.n_head_kv * hp_.head_dim_v;
+    std::vector<CacheSlab> slabs;
+    slabs.reserve(2 * hp_.n_layer);
+    for (int64_t l = 0; l < hp_.n_layer; ++l) {
+      slabs.push_back({absl::StrFormat("blk.%d.k", l), &k_cache[l * n_ctx_ * kv_k], kv_k, rope_,
+                       static_cast<int>(hp_.n_head_kv), static_cast<int>(hp_.head_dim_k)});
+      slabs.push_back({absl::StrFormat("blk.%d.v", l), &v_cache[l * n_ctx_ * kv_v], kv_v});
+    }
+    return slabs;
+  }
+
   std::vector<float> k_cache, v_cache;
   std::vector<float> x, xn, q, k, v, attn, gate, up, rope_cos, rope_sin;
 
  private:
+  const LlamaHParams& hp_;
+  const RopeTable* rope_;
   int64_t n_ctx_;
   int64_t max_batch_;
 };
@@ -251,7 +266,7 @@ absl::StatusOr<std::unique_ptr<ForwardState>> LlamaModel::NewState(int64_t n_ctx
     return absl::ResourceExhaustedError(
         absl::StrFormat("a KV cache of %d tokens would need %.0Lf bytes", n_ctx, kv_bytes));
   }
-  return std::make_unique<LlamaState>(hp_, n_ctx, std::min(max_batch, n_ctx));
+  return std::make_unique<LlamaState>(hp_, rope_.get(), n_ctx, std::min(max_batch, n_ctx));
 }
 
 absl::Status LlamaModel::Forward(ForwardState& state_base, absl::Span<const int32_t> tokens,
