@@ -475,8 +475,8 @@ TEST(CliErrors, BadCommandLines) {
   ExpectFailure({}, 2, "usage: fathom");
   ExpectFailure({"frobnicate"}, 2, "unknown command 'frobnicate'");
   ExpectFailure({"run", "-p", "hi"}, 2, "missing required option --model");
-  ExpectFailure({"run", "-m", m}, 2, "exactly one of");
-  ExpectFailure({"run", "-m", m, "-p", "hi", "--prompt-ids", "1"}, 2, "exactly one of");
+  ExpectFailure({"run", "-m", m}, 2, "give -p/--prompt or --prompt-ids");
+  ExpectFailure({"run", "-m", m, "-p", "hi", "--prompt-ids", "1"}, 2, "give only one of");
   ExpectFailure({"run", "-m", m, "-p", "hi", "--bogus"}, 2, "unknown option '--bogus'");
   ExpectFailure({"run", "-m", m, "-p", "hi", "stray"}, 2, "unexpected argument 'stray'");
   ExpectFailure({"run", "-m", m, "-p"}, 2, "needs a value");
@@ -495,7 +495,7 @@ TEST(CliErrors, BadCommandLines) {
   ExpectFailure({"run", "-m", m, "--json=yes", "-p", "hi"}, 2, "takes no value");
   ExpectFailure({"eval", "-m", m, "--tokens", "1,2"}, 2, "missing required option --logits-out");
   ExpectFailure({"eval", "-m", m, "--logits-out", "x.bin"}, 2, "missing required option --tokens");
-  ExpectFailure({"tokenize", "-m", m}, 2, "missing required option --prompt");
+  ExpectFailure({"tokenize", "-m", m}, 2, "give exactly one of -p/--prompt and --jsonl");
 }
 
 TEST(CliErrors, RuntimeFailures) {

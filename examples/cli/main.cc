@@ -1,4 +1,4 @@
-// The fathom command-line program: dispatches to a subcommand (run, eval, tokenize, info).
+// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode, chat-template, info).
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -18,14 +18,17 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", "generate text from a prompt (streamed, or as JSON)", RunCommand},
+    {"chat", "talk with a model interactively", ChatCommand},
     {"eval", "evaluate token ids in one pass and write every position's logits", EvalCommand},
     {"tokenize", "print the token ids of a text", TokenizeCommand},
+    {"decode", "print the text of token ids", DecodeCommand},
+    {"chat-template", "render a conversation with the chat template", ChatTemplateCommand},
     {"info", "print a model's metadata", InfoCommand},
 };
 
 void PrintUsage(std::FILE* out) {
   std::fputs("usage: fathom <command> [options]\n\ncommands:\n", out);
-  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-13s %s\n", c.name, c.summary);
   std::fputs(
       "\nRun 'fathom <command> --help' for a command's options; 'fathom --version' for the "
       "version.\n",

@@ -3,6 +3,7 @@
 #define FATHOM_TOKENIZER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,28 @@ namespace fathom {
 namespace internal {
 class TokenizerImpl;
 }
+
+// One chat message for ApplyChatTemplate.
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant", "tool", ...
+  std::string content;
+};
+
+struct ChatTemplateOptions {
+  // Append the assistant turn opener (transformers' add_generation_prompt).
+  bool add_generation_prompt = false;
+  // Extra template variables: name -> JSON text, e.g. {"enable_thinking", "false"},
+  // {"tools", "[...]"}. They override bos_token/eos_token; "messages" and
+  // "add_generation_prompt" may not be set here.
+  std::map<std::string, std::string> variables_json;
+  // When not empty: a JSON array of message objects used instead of `messages` (for fields
+  // beyond role/content such as tool_calls or reasoning_content).
+  std::string messages_json;
+  // bos_token / eos_token as the template sees them; empty: the tokenizer's (ApplyChatTemplate)
+  // or undefined (RenderChatTemplate).
+  std::string bos_token;
+  std::string eos_token;
+};
 
 class Tokenizer {
  public:
@@ -41,8 +64,19 @@ class Tokenizer {
   // sentencepiece's decode; GGUF vocabularies: concatenated pieces). `skip_special` drops
   // special tokens.
   Result<std::string> Decode(const std::vector<int32_t>& tokens, bool skip_special) const;
-  // The chat template shipped with the tokenizer ("" when none).
+  // The chat template shipped with the tokenizer ("" when none): tokenizer_config.json's
+  // chat_template or GGUF's tokenizer.chat_template.
   std::string chat_template() const;
+  // Renders the tokenizer's chat template as transformers' apply_chat_template does (Jinja2
+  // subset; tools/documents are None unless given as variables). kFailedPrecondition when the
+  // tokenizer has no template; kInvalidArgument for template errors (with line and column),
+  // bad JSON variables or raise_exception(); kResourceExhausted when a limit is hit.
+  Result<std::string> ApplyChatTemplate(const std::vector<ChatMessage>& messages,
+                                        const ChatTemplateOptions& options) const;
+  // Renders a given chat template string (no tokenizer needed).
+  static Result<std::string> RenderChatTemplate(const std::string& chat_template,
+                                                const std::vector<ChatMessage>& messages,
+                                                const ChatTemplateOptions& options);
   // The stored text of a token, e.g. "<｜begin▁of▁sentence｜>" ("" when out of range).
   std::string TokenText(int32_t token) const;
 

@@ -2,6 +2,8 @@
 #include "fathom/tokenizer.h"
 
 #include "api/model_impl.h"
+#include "nlohmann/json.hpp"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace fathom {
@@ -23,6 +25,47 @@ Result<std::string> Tokenizer::Decode(const std::vector<int32_t>& tokens, bool s
 }
 
 std::string Tokenizer::chat_template() const { return impl_->chat_template(); }
+
+namespace {
+
+Result<std::string> RenderWith(const std::string& chat_template,
+                               const std::vector<ChatMessage>& messages,
+                               const ChatTemplateOptions& options, const std::string& bos,
+                               const std::string& eos) {
+  internal::ChatTemplateInput in;
+  if (!options.messages_json.empty()) {
+    in.messages_json = options.messages_json;
+  } else {
+    nlohmann::json list = nlohmann::json::array();
+    for (const ChatMessage& m : messages) {
+      list.push_back({{"role", m.role}, {"content", m.content}});
+    }
+    // Invalid UTF-8 becomes U+FFFD instead of throwing.
+    in.messages_json = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  in.add_generation_prompt = options.add_generation_prompt;
+  in.variables_json = options.variables_json;
+  if (!bos.empty()) in.special_tokens["bos_token"] = bos;
+  if (!eos.empty()) in.special_tokens["eos_token"] = eos;
+  auto r = internal::RenderChatTemplate(chat_template, in);
+  if (!r.ok()) return internal::FromAbsl(r.status());
+  return *std::move(r);
+}
+
+}  // namespace
+
+Result<std::string> Tokenizer::ApplyChatTemplate(const std::vector<ChatMessage>& messages,
+                                                 const ChatTemplateOptions& options) const {
+  return RenderWith(impl_->chat_template(), messages, options,
+                    options.bos_token.empty() ? impl_->BosTokenText() : options.bos_token,
+                    options.eos_token.empty() ? impl_->EosTokenText() : options.eos_token);
+}
+
+Result<std::string> Tokenizer::RenderChatTemplate(const std::string& chat_template,
+                                                  const std::vector<ChatMessage>& messages,
+                                                  const ChatTemplateOptions& options) {
+  return RenderWith(chat_template, messages, options, options.bos_token, options.eos_token);
+}
 std::string Tokenizer::TokenText(int32_t token) const { return impl_->TokenText(token); }
 
 Result<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,

@@ -37,6 +37,9 @@ class ByteLevelBpeVocab final : public TokenizerImpl {
   int32_t vocab_size() const override { return vocab_.size(); }
   int32_t bos() const override { return vocab_.bos; }
   int32_t eos() const override { return vocab_.eos; }
+  std::string TokenText(int32_t token) const override {
+    return token >= 0 && token < vocab_.size() ? vocab_.texts[token] : std::string();
+  }
   bool IsEndOfGeneration(int32_t token) const override;
 
   const VocabData& vocab() const { return vocab_; }

@@ -41,6 +41,12 @@ class HfTokenizer final : public TokenizerImpl {
   }
   std::string chat_template() const override { return chat_template_; }
   std::string TokenText(int32_t token) const override { return IdToToken(token); }
+  std::string BosTokenText() const override {
+    return bos_text_.empty() ? TokenizerImpl::BosTokenText() : bos_text_;
+  }
+  std::string EosTokenText() const override {
+    return eos_text_.empty() ? TokenizerImpl::EosTokenText() : eos_text_;
+  }
 
   absl::StatusOr<std::string> TokenToPiece(int32_t token) const override;
   int32_t vocab_size() const override { return static_cast<int32_t>(id_to_token_.size()); }

@@ -58,14 +58,22 @@ absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufF
     return absl::Status(model.status().code(),
                         absl::StrCat("tokenizer metadata: ", model.status().message()));
   }
+  // tokenizer.chat_template is optional; a value of another type is ignored.
+  std::string chat_template;
+  if (gguf.Find("tokenizer.chat_template") != nullptr) {
+    absl::StatusOr<std::string> t = gguf.GetString("tokenizer.chat_template");
+    if (t.ok()) chat_template = *std::move(t);
+  }
   if (*model == "llama") {
     absl::StatusOr<std::unique_ptr<SpmTokenizer>> spm = SpmTokenizer::Create(gguf);
     if (!spm.ok()) return spm.status();
+    (*spm)->set_chat_template(std::move(chat_template));
     return std::unique_ptr<TokenizerImpl>(*std::move(spm));
   }
   if (*model == "gpt2") {
     absl::StatusOr<std::unique_ptr<ByteLevelBpeVocab>> bpe = ByteLevelBpeVocab::Create(gguf);
     if (!bpe.ok()) return bpe.status();
+    (*bpe)->set_chat_template(std::move(chat_template));
     return std::unique_ptr<TokenizerImpl>(*std::move(bpe));
   }
   return absl::UnimplementedError(

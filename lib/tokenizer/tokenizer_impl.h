@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,10 +43,18 @@ class TokenizerImpl {
   // Hugging Face or SentencePiece files decode exactly as those libraries do.
   virtual absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
                                              bool skip_special) const;
-  // The chat template shipped with the tokenizer ("" if none).
-  virtual std::string chat_template() const { return ""; }
+  // The chat template shipped with the tokenizer ("" if none). GGUF files: the
+  // tokenizer.chat_template metadata (set by LoadTokenizerFromGguf).
+  virtual std::string chat_template() const { return chat_template_; }
+  void set_chat_template(std::string t) { chat_template_ = std::move(t); }
   // The stored text of a token (e.g. "<｜begin▁of▁sentence｜>"), "" if out of range.
   virtual std::string TokenText(int32_t /*token*/) const { return ""; }
+  // Text of the BOS / EOS token as a chat template sees it (bos_token / eos_token); "" if none.
+  virtual std::string BosTokenText() const { return bos() >= 0 ? TokenText(bos()) : ""; }
+  virtual std::string EosTokenText() const { return eos() >= 0 ? TokenText(eos()) : ""; }
+
+ private:
+  std::string chat_template_;
 };
 
 // Builds the tokenizer described by a GGUF file's tokenizer.ggml.* metadata.
