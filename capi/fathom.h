@@ -73,6 +73,7 @@ FATHOM_API void fathom_free(void* ptr);
 typedef struct fathom_model fathom_model;     /* immutable loaded model; any thread */
 typedef struct fathom_session fathom_session; /* one conversation; one caller at a time */
 typedef struct fathom_sampler fathom_sampler; /* picks tokens from logits; one caller at a time */
+typedef struct fathom_detokenizer fathom_detokenizer; /* token stream -> UTF-8 text; one caller */
 
 /* ---- callbacks ---- */
 
@@ -112,8 +113,13 @@ FATHOM_API int32_t fathom_model_n_embd(const fathom_model* model);
 FATHOM_API int32_t fathom_model_n_layer(const fathom_model* model);
 FATHOM_API int32_t fathom_model_n_head(const fathom_model* model);
 FATHOM_API int32_t fathom_model_n_head_kv(const fathom_model* model);
+/* KV cache bytes one token occupies in a session (all layers): n_ctx times this is the cache. */
+FATHOM_API int64_t fathom_model_kv_bytes_per_token(const fathom_model* model);
 FATHOM_API int32_t fathom_model_token_bos(const fathom_model* model); /* -1: none */
 FATHOM_API int32_t fathom_model_token_eos(const fathom_model* model); /* -1: none */
+/* The chat template (Jinja text, as in tokenizer_config.json or tokenizer.chat_template) that
+ * came with the model; "" when none. Rendering it is up to the caller. */
+FATHOM_API const char* fathom_model_chat_template(const fathom_model* model);
 /* 1 when the token ends a generation (EOS, EOT, ...), else 0. */
 FATHOM_API uint8_t fathom_model_token_is_eog(const fathom_model* model, int32_t token);
 
@@ -136,14 +142,51 @@ FATHOM_API fathom_status fathom_token_to_piece(const fathom_model* model, int32_
 FATHOM_API fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens,
                                            size_t n_tokens, char** out_text, size_t* out_len);
 
+/* ---- chat templates ---- */
+
+/* One message of a conversation: NUL-terminated UTF-8 role ("system", "user", "assistant",
+ * ...) and content. */
+typedef struct fathom_chat_message {
+  const char* role;
+  const char* content;
+} fathom_chat_message;
+
+/* Renders the model's chat template for n_messages messages, as transformers'
+ * apply_chat_template does (bos_token/eos_token from the tokenizer; tools = None).
+ * add_generation_prompt: 1 appends the assistant turn opener. Two-phase as
+ * fathom_token_to_piece: *out_len is the prompt's length without the NUL written after it; with
+ * buf == NULL only *out_len is set; a buffer smaller than *out_len + 1 gives RESOURCE_EXHAUSTED.
+ * FAILED_PRECONDITION when the model has no chat template; INVALID_ARGUMENT for a template error
+ * or raise_exception() (fathom_last_error names the line and column). */
+FATHOM_API fathom_status fathom_chat_apply_template(const fathom_model* model,
+                                                    const fathom_chat_message* messages,
+                                                    size_t n_messages,
+                                                    uint8_t add_generation_prompt, char* buf,
+                                                    size_t capacity, size_t* out_len);
+
+/* Streaming detokenization: turns tokens, one at a time, into valid UTF-8 text. Bytes of a
+ * character split across tokens are held back until it is complete. The detokenizer keeps its
+ * model alive. On failure *out_detokenizer is set to NULL. */
+FATHOM_API fathom_status fathom_detokenizer_create(const fathom_model* model,
+                                                   fathom_detokenizer** out_detokenizer);
+FATHOM_API void fathom_detokenizer_free(fathom_detokenizer* detokenizer);
+/* Pushes one token: *out_text is the text that became complete with it (NUL-terminated, possibly
+ * empty), owned by the detokenizer and valid until its next call or free. out_len may be NULL. */
+FATHOM_API fathom_status fathom_detokenizer_push(fathom_detokenizer* detokenizer, int32_t token,
+                                                 const char** out_text, size_t* out_len);
+/* Returns whatever is held back (an incomplete character becomes U+FFFD) and starts over: the
+ * detokenizer can be used for a new stream. *out_text as for push. */
+FATHOM_API fathom_status fathom_detokenizer_flush(fathom_detokenizer* detokenizer,
+                                                  const char** out_text, size_t* out_len);
+
 /* ---- session ---- */
 
 typedef struct fathom_session_params {
-  size_t struct_size; /* sizeof(fathom_session_params); set by default_params */
-  int32_t n_ctx;      /* context size in tokens; 0 = min(training context, 4096) */
-  int32_t n_threads;  /* 0 = all hardware threads */
-  int32_t n_batch;    /* prompt tokens per forward pass; 0 = 512 */
-  uint8_t mtp;        /* 1: run the model's multi-token-prediction module (DeepSeek-V3) too */
+  size_t struct_size;  /* sizeof(fathom_session_params); set by default_params */
+  int32_t n_ctx;       /* context size in tokens; 0 = min(training context, 4096) */
+  int32_t n_threads;   /* 0 = all hardware threads */
+  int32_t n_batch;     /* prompt tokens per forward pass; 0 = 512 */
+  uint8_t mtp;         /* 1: run the model's multi-token-prediction module (DeepSeek-V3) too */
   uint8_t reserved[3]; /* 0; keeps the struct free of padding */
 } fathom_session_params;
 
@@ -189,10 +232,11 @@ FATHOM_API fathom_status fathom_session_mtp_logits(const fathom_session* session
 #define FATHOM_STOP_CALLBACK 2     /* the token callback returned non-zero */
 #define FATHOM_STOP_CANCELLED 3    /* fathom_session_cancel() */
 #define FATHOM_STOP_CONTEXT_FULL 4 /* the context has no room for the next token */
+#define FATHOM_STOP_STRING 5       /* a stop string appeared (not settable through C yet) */
 
 typedef struct fathom_generate_params {
-  size_t struct_size;             /* sizeof(fathom_generate_params); set by default_params */
-  uint64_t seed;                  /* same seed + same logits = same tokens */
+  size_t struct_size; /* sizeof(fathom_generate_params); set by default_params */
+  uint64_t seed;      /* the session keeps its RNG: same seed continues, another restarts */
   fathom_token_callback on_token; /* NULL: none */
   void* user_data;                /* passed to on_token */
   float temperature;              /* <= 0: greedy (argmax) */
@@ -242,6 +286,28 @@ FATHOM_API fathom_status fathom_sampler_sample(fathom_sampler* sampler, const fl
                                                int32_t n_vocab, int32_t* out_token);
 /* Restarts the sampler's random sequence from seed. */
 FATHOM_API fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed);
+
+/* ---- logging ---- */
+
+/* Message levels, in increasing severity. */
+#define FATHOM_LOG_DEBUG 0
+#define FATHOM_LOG_INFO 1
+#define FATHOM_LOG_WARN 2
+#define FATHOM_LOG_ERROR 3
+#define FATHOM_LOG_NONE 4 /* as a level to set: nothing is logged */
+
+/* Receives one diagnostic: a NUL-terminated line without a trailing newline, valid only during
+ * the call. It may be called from any thread that calls into the library (and concurrently), so
+ * it must be thread-safe; it must not call fathom_set_log_callback. */
+typedef void (*fathom_log_callback)(void* user_data, int32_t level, const char* message);
+
+/* Sends the library's diagnostics at or above the log level to `callback` (process-wide).
+ * NULL restores the default: lines written to stderr as "fathom: LEVEL: message". When it
+ * returns, no thread is still inside the previous callback. */
+FATHOM_API void fathom_set_log_callback(fathom_log_callback callback, void* user_data);
+/* The least severe level that is delivered (default FATHOM_LOG_WARN); FATHOM_LOG_NONE silences
+ * the library. INVALID_ARGUMENT for a level outside DEBUG..NONE. */
+FATHOM_API fathom_status fathom_set_log_level(int32_t level);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,6 +1,7 @@
 // The C ABI (capi/fathom.h) over the C++ API: checks every handle and pointer, maps fathom::Status
 // to status codes plus a thread-local message, and lets no exception cross the boundary.
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -9,7 +10,9 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -24,6 +27,7 @@
 struct fathom_model {
   uint64_t magic;
   std::shared_ptr<const fathom::Model> model;
+  std::string chat_template;  // the tokenizer's, kept so that a const char* can be handed out
 };
 
 struct fathom_session {
@@ -36,9 +40,17 @@ struct fathom_sampler {
   std::unique_ptr<fathom::Sampler> sampler;
 };
 
+struct fathom_detokenizer {
+  uint64_t magic;
+  std::shared_ptr<const fathom::Model> model;  // keeps the tokenizer that decoder points to alive
+  std::unique_ptr<fathom::StreamingDecoder> decoder;
+  std::string text;  // the last text handed out
+};
+
 static_assert(std::is_standard_layout_v<fathom_model> &&
                   std::is_standard_layout_v<fathom_session> &&
-                  std::is_standard_layout_v<fathom_sampler>,
+                  std::is_standard_layout_v<fathom_sampler> &&
+                  std::is_standard_layout_v<fathom_detokenizer>,
               "the magic number must sit at offset 0 of every handle");
 
 // The parameter structs have no implicit padding (checked on 64-bit targets), so that a field
@@ -55,6 +67,7 @@ namespace {
 constexpr uint64_t kModelMagic = 0xfa7401d3a0de1001ULL;
 constexpr uint64_t kSessionMagic = 0xfa7401d3a0de1002ULL;
 constexpr uint64_t kSamplerMagic = 0xfa7401d3a0de1003ULL;
+constexpr uint64_t kDetokenizerMagic = 0xfa7401d3a0de1004ULL;
 
 // Sizes of the first released layout of each parameter struct. When a struct grows, calls that
 // pass one of these older sizes keep working: the fields they lack take their defaults.
@@ -64,6 +77,60 @@ constexpr size_t kMinGenerateParamsSize = sizeof(fathom_generate_params);
 constexpr size_t kMinSamplerParamsSize = sizeof(fathom_sampler_params);
 
 thread_local std::string last_error;
+
+// ---- logging: one process-wide sink; the level is read without a lock ----
+std::atomic<int32_t> log_level{FATHOM_LOG_WARN};
+
+struct LogSink {
+  // Held shared while a callback runs, exclusively while it is replaced: after
+  // fathom_set_log_callback returns, nobody is inside the old callback any more.
+  std::shared_mutex mutex;
+  fathom_log_callback callback = nullptr;
+  void* user_data = nullptr;
+};
+
+LogSink& Sink() {
+  static LogSink* sink = new LogSink;  // never destroyed: usable until the process ends
+  return *sink;
+}
+
+const char* LevelName(int32_t level) {
+  switch (level) {
+    case FATHOM_LOG_DEBUG:
+      return "debug";
+    case FATHOM_LOG_INFO:
+      return "info";
+    case FATHOM_LOG_WARN:
+      return "warning";
+    default:
+      return "error";
+  }
+}
+
+thread_local bool in_log_callback = false;  // calls made by the callback itself log nothing
+
+// Delivers one diagnostic if its level passes; never throws.
+__attribute__((format(printf, 2, 3))) void Log(int32_t level, const char* format, ...) noexcept {
+  if (level < log_level.load(std::memory_order_relaxed) || in_log_callback) return;
+  char buffer[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buffer, sizeof(buffer), format, args);
+  va_end(args);
+  try {
+    LogSink& sink = Sink();
+    std::shared_lock lock(sink.mutex);
+    if (sink.callback != nullptr) {
+      in_log_callback = true;
+      sink.callback(sink.user_data, level, buffer);
+      in_log_callback = false;
+    } else {
+      std::fprintf(stderr, "fathom: %s: %s\n", LevelName(level), buffer);
+    }
+  } catch (...) {
+    // A lock that cannot be taken loses the message, nothing else.
+  }
+}
 
 void SetLastError(const char* fn, std::string_view message, std::string_view detail = {}) noexcept {
   try {
@@ -121,15 +188,19 @@ fathom_status Guard(const char* fn, Body&& body) noexcept {
     return FATHOM_STATUS_OK;
   } catch (const CError& e) {
     SetLastError(fn, e.message);
+    Log(FATHOM_LOG_DEBUG, "%s", last_error.c_str());
     return e.code;
   } catch (const std::bad_alloc&) {
     SetLastError(fn, "out of memory");
+    Log(FATHOM_LOG_ERROR, "%s", last_error.c_str());
     return FATHOM_STATUS_RESOURCE_EXHAUSTED;
   } catch (const std::exception& e) {
     SetLastError(fn, "unexpected exception: ", e.what());
+    Log(FATHOM_LOG_ERROR, "%s", last_error.c_str());
     return FATHOM_STATUS_INTERNAL;
   } catch (...) {
     SetLastError(fn, "unexpected exception");
+    Log(FATHOM_LOG_ERROR, "%s", last_error.c_str());
     return FATHOM_STATUS_INTERNAL;
   }
 }
@@ -164,6 +235,9 @@ const Session& GetSession(const fathom_session* session) {
 }
 Sampler& GetSampler(fathom_sampler* sampler) {
   return *CheckHandle(sampler, kSamplerMagic, "fathom_sampler")->sampler;
+}
+fathom_detokenizer& GetDetokenizer(fathom_detokenizer* detokenizer) {
+  return *CheckHandle(detokenizer, kDetokenizerMagic, "fathom_detokenizer");
 }
 
 // Frees a handle unless it is NULL; a handle of the wrong kind is left alone (and reported).
@@ -254,6 +328,8 @@ int32_t StopReasonCode(GenerateResult::StopReason reason) {
       return FATHOM_STOP_CANCELLED;
     case GenerateResult::StopReason::kContextFull:
       return FATHOM_STOP_CONTEXT_FULL;
+    case GenerateResult::StopReason::kStopString:
+      return FATHOM_STOP_STRING;
   }
   return FATHOM_STOP_MAX_TOKENS;
 }
@@ -335,6 +411,11 @@ fathom_status fathom_model_load(const char* path, const fathom_model_params* par
     auto handle = std::make_unique<fathom_model>();
     handle->magic = kModelMagic;
     handle->model = Take(Model::Load(path, options));
+    handle->chat_template = handle->model->tokenizer().chat_template();
+    const ModelInfo& info = handle->model->info();
+    Log(FATHOM_LOG_INFO, "loaded %s: %s, %lld parameters, %d layers, vocabulary of %d", path,
+        info.architecture.c_str(), static_cast<long long>(info.n_params), info.n_layer,
+        info.n_vocab);
     *out_model = handle.release();
   });
 }
@@ -379,6 +460,17 @@ int32_t fathom_model_n_head(const fathom_model* model) {
 
 int32_t fathom_model_n_head_kv(const fathom_model* model) {
   return GuardValue<int32_t>(__func__, 0, [&] { return GetModel(model).info().n_head_kv; });
+}
+
+const char* fathom_model_chat_template(const fathom_model* model) {
+  return GuardValue<const char*>(__func__, nullptr, [&] {
+    return CheckHandle(model, kModelMagic, "fathom_model")->chat_template.c_str();
+  });
+}
+
+int64_t fathom_model_kv_bytes_per_token(const fathom_model* model) {
+  return GuardValue<int64_t>(__func__, 0,
+                             [&] { return GetModel(model).info().kv_bytes_per_token; });
 }
 
 int32_t fathom_model_token_bos(const fathom_model* model) {
@@ -437,6 +529,36 @@ fathom_status fathom_token_to_piece(const fathom_model* model, int32_t token, ch
   });
 }
 
+fathom_status fathom_chat_apply_template(const fathom_model* model,
+                                         const fathom_chat_message* messages, size_t n_messages,
+                                         uint8_t add_generation_prompt, char* buf, size_t capacity,
+                                         size_t* out_len) {
+  return Guard(__func__, [&] {
+    const Model& m = GetModel(model);
+    Require(out_len != nullptr, "out_len is NULL");
+    Require(messages != nullptr || n_messages == 0, "messages is NULL");
+    std::vector<ChatMessage> list;
+    list.reserve(n_messages);
+    for (size_t i = 0; i < n_messages; ++i) {
+      Require(messages[i].role != nullptr && messages[i].content != nullptr,
+              "a message's role or content is NULL");
+      list.push_back({messages[i].role, messages[i].content});
+    }
+    ChatTemplateOptions options;
+    options.add_generation_prompt = add_generation_prompt != 0;
+    const std::string prompt = Take(m.tokenizer().ApplyChatTemplate(list, options));
+    *out_len = prompt.size();
+    if (buf == nullptr) return;
+    if (capacity < prompt.size() + 1) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
+            "the prompt needs %zu bytes with its NUL, the buffer holds %zu", prompt.size() + 1,
+            capacity);
+    }
+    std::memcpy(buf, prompt.data(), prompt.size());
+    buf[prompt.size()] = '\0';
+  });
+}
+
 fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens, size_t n_tokens,
                                 char** out_text, size_t* out_len) {
   return Guard(__func__, [&] {
@@ -452,6 +574,51 @@ fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens
     copy[text.size()] = '\0';
     *out_text = copy;
     if (out_len != nullptr) *out_len = text.size();
+  });
+}
+
+fathom_status fathom_detokenizer_create(const fathom_model* model,
+                                        fathom_detokenizer** out_detokenizer) {
+  return Guard(__func__, [&] {
+    Require(out_detokenizer != nullptr, "out_detokenizer is NULL");
+    *out_detokenizer = nullptr;
+    CheckHandle(model, kModelMagic, "fathom_model");
+    auto handle = std::make_unique<fathom_detokenizer>();
+    handle->magic = kDetokenizerMagic;
+    handle->model = model->model;
+    handle->decoder = std::make_unique<StreamingDecoder>(handle->model->tokenizer());
+    *out_detokenizer = handle.release();
+  });
+}
+
+void fathom_detokenizer_free(fathom_detokenizer* detokenizer) {
+  Destroy(__func__, detokenizer, kDetokenizerMagic, "fathom_detokenizer");
+}
+
+fathom_status fathom_detokenizer_push(fathom_detokenizer* detokenizer, int32_t token,
+                                      const char** out_text, size_t* out_len) {
+  return Guard(__func__, [&] {
+    Require(out_text != nullptr, "out_text is NULL");
+    *out_text = nullptr;
+    if (out_len != nullptr) *out_len = 0;
+    fathom_detokenizer& d = GetDetokenizer(detokenizer);
+    d.text = Take(d.decoder->Push(token));
+    *out_text = d.text.c_str();
+    if (out_len != nullptr) *out_len = d.text.size();
+  });
+}
+
+fathom_status fathom_detokenizer_flush(fathom_detokenizer* detokenizer, const char** out_text,
+                                       size_t* out_len) {
+  return Guard(__func__, [&] {
+    Require(out_text != nullptr, "out_text is NULL");
+    *out_text = nullptr;
+    if (out_len != nullptr) *out_len = 0;
+    fathom_detokenizer& d = GetDetokenizer(detokenizer);
+    d.text = d.decoder->Flush();
+    d.decoder = std::make_unique<StreamingDecoder>(d.model->tokenizer());  // a fresh stream
+    *out_text = d.text.c_str();
+    if (out_len != nullptr) *out_len = d.text.size();
   });
 }
 
@@ -482,6 +649,7 @@ fathom_status fathom_session_create(const fathom_model* model, const fathom_sess
     auto handle = std::make_unique<fathom_session>();
     handle->magic = kSessionMagic;
     handle->session = Take(Session::Create(model->model, options));
+    Log(FATHOM_LOG_DEBUG, "session: context of %d tokens", handle->session->n_ctx());
     *out_session = handle.release();
   });
 }
@@ -662,6 +830,28 @@ fathom_status fathom_sampler_sample(fathom_sampler* sampler, const float* logits
 
 fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed) {
   return Guard(__func__, [&] { GetSampler(sampler).Reseed(seed); });
+}
+
+// ---- logging --------------------------------------------------------------------------------
+
+void fathom_set_log_callback(fathom_log_callback callback, void* user_data) {
+  try {
+    LogSink& sink = Sink();
+    std::unique_lock lock(sink.mutex);
+    sink.callback = callback;
+    sink.user_data = user_data;
+  } catch (...) {
+    // std::system_error from the lock: nothing sensible to do without a status to return.
+  }
+}
+
+fathom_status fathom_set_log_level(int32_t level) {
+  return Guard(__func__, [&] {
+    if (level < FATHOM_LOG_DEBUG || level > FATHOM_LOG_NONE) {
+      Failf(FATHOM_STATUS_INVALID_ARGUMENT, "log level %d is not one of FATHOM_LOG_*", level);
+    }
+    log_level.store(level, std::memory_order_relaxed);
+  });
 }
 
 }  // extern "C"

@@ -69,7 +69,15 @@ TEST(CapiSymbols, TheCApiIsExported) {
                         "fathom_session_generate",
                         "fathom_session_cancel",
                         "fathom_sampler_create",
-                        "fathom_sampler_sample"}) {
+                        "fathom_sampler_sample",
+                        "fathom_model_kv_bytes_per_token",
+                        "fathom_model_chat_template",
+                        "fathom_detokenizer_create",
+                        "fathom_detokenizer_push",
+                        "fathom_detokenizer_flush",
+                        "fathom_detokenizer_free",
+                        "fathom_set_log_callback",
+                        "fathom_set_log_level"}) {
     EXPECT_EQ(symbols.count(f), 1u) << f << " is not exported";
   }
 }

@@ -61,6 +61,46 @@ static void TestFreeNull(void) {
   fathom_model_free(NULL);
   fathom_session_free(NULL);
   fathom_sampler_free(NULL);
+  fathom_detokenizer_free(NULL);
+}
+
+/* ---- logging -------------------------------------------------------------------------------- */
+
+typedef struct LogRecord {
+  int calls;
+  int32_t last_level;
+  char last_message[512];
+} LogRecord;
+
+static void OnLog(void* user_data, int32_t level, const char* message) {
+  LogRecord* record = (LogRecord*)user_data;
+  ++record->calls;
+  record->last_level = level;
+  snprintf(record->last_message, sizeof(record->last_message), "%s", message);
+  (void)fathom_model_n_vocab(NULL); /* a failing call inside the callback logs nothing */
+}
+
+static void TestLogging(void) {
+  LogRecord record;
+  memset(&record, 0, sizeof(record));
+  CHECK_STATUS(fathom_set_log_level(-1), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_set_log_level(FATHOM_LOG_NONE + 1), FATHOM_STATUS_INVALID_ARGUMENT);
+  fathom_set_log_callback(OnLog, &record);
+
+  /* Failed calls are logged at DEBUG: not delivered at the default level (WARN). */
+  CHECK(fathom_model_n_vocab(NULL) == 0);
+  CHECK(record.calls == 0);
+  CHECK_OK(fathom_set_log_level(FATHOM_LOG_DEBUG));
+  CHECK(fathom_model_n_vocab(NULL) == 0);
+  CHECK(record.calls == 1);
+  CHECK(record.last_level == FATHOM_LOG_DEBUG);
+  CHECK(strstr(record.last_message, "fathom_model_n_vocab") != NULL);
+  CHECK_OK(fathom_set_log_level(FATHOM_LOG_NONE));
+  CHECK(fathom_model_n_vocab(NULL) == 0);
+  CHECK(record.calls == 1);
+
+  fathom_set_log_callback(NULL, NULL);
+  CHECK_OK(fathom_set_log_level(FATHOM_LOG_WARN));
 }
 
 static void TestDefaultParams(void) {
@@ -82,7 +122,8 @@ static void TestDefaultParams(void) {
 
   CHECK_OK(fathom_session_default_params(&sp));
   CHECK(sp.struct_size == sizeof(sp));
-  CHECK(sp.n_ctx == 0 && sp.n_threads == 0 && sp.n_batch == 512 && sp.mtp == 0 && sp.reserved[0] == 0);
+  CHECK(sp.n_ctx == 0 && sp.n_threads == 0 && sp.n_batch == 512 && sp.mtp == 0 &&
+        sp.reserved[0] == 0);
 
   CHECK_OK(fathom_generate_default_params(&gp));
   CHECK(gp.struct_size == sizeof(gp));
@@ -114,6 +155,8 @@ static void TestNullHandles(void) {
   CHECK(fathom_model_n_layer(NULL) == 0);
   CHECK(fathom_model_n_head(NULL) == 0);
   CHECK(fathom_model_n_head_kv(NULL) == 0);
+  CHECK(fathom_model_kv_bytes_per_token(NULL) == 0);
+  CHECK(fathom_model_chat_template(NULL) == NULL);
   CHECK(fathom_model_token_bos(NULL) == -1);
   CHECK(fathom_model_token_eos(NULL) == -1);
   CHECK(fathom_model_token_is_eog(NULL, 2) == 0);
@@ -125,6 +168,15 @@ static void TestNullHandles(void) {
 
   CHECK_STATUS(fathom_session_create(NULL, NULL, &session), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(session == NULL);
+  {
+    fathom_detokenizer* detokenizer = (fathom_detokenizer*)&text;
+    const char* piece = "x";
+    CHECK_STATUS(fathom_detokenizer_create(NULL, &detokenizer), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(detokenizer == NULL);
+    CHECK_STATUS(fathom_detokenizer_push(NULL, 1, &piece, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(piece == NULL);
+    CHECK_STATUS(fathom_detokenizer_flush(NULL, &piece, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  }
   CHECK_STATUS(fathom_session_reset(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_session_truncate(NULL, 0), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(fathom_session_position(NULL) == -1);
@@ -268,6 +320,7 @@ static void TestMetadata(const fathom_model* model) {
   CHECK(fathom_model_architecture(model) != NULL &&
         strcmp(fathom_model_architecture(model), "llama") == 0);
   CHECK(fathom_model_name(model) != NULL);
+  CHECK(fathom_model_chat_template(model) != NULL && fathom_model_chat_template(model)[0] == '\0');
   CHECK(fathom_model_n_params(model) > 200000 && fathom_model_n_params(model) < 400000);
   CHECK(fathom_model_n_vocab(model) == 512);
   CHECK(fathom_model_n_ctx_train(model) == 128);
@@ -275,6 +328,9 @@ static void TestMetadata(const fathom_model* model) {
   CHECK(fathom_model_n_layer(model) == 5);
   CHECK(fathom_model_n_head(model) == 8);
   CHECK(fathom_model_n_head_kv(model) == 4);
+  /* K and V: 5 layers x 4 KV heads x 8 dimensions, at 2 or 4 bytes each. */
+  CHECK(fathom_model_kv_bytes_per_token(model) == 2 * 5 * 4 * 8 * 2 ||
+        fathom_model_kv_bytes_per_token(model) == 2 * 5 * 4 * 8 * 4);
   CHECK(fathom_model_token_bos(model) == 1);
   CHECK(fathom_model_token_eos(model) == 2);
   CHECK(fathom_model_token_is_eog(model, 2) == 1);
@@ -332,6 +388,75 @@ static void TestTokenizer(const fathom_model* model) {
   CHECK_STATUS(fathom_detokenize(model, NULL, 2, &text, &len), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_detokenize(model, kExpectedIds, 8, NULL, &len),
                FATHOM_STATUS_INVALID_ARGUMENT);
+}
+
+/* Streaming detokenization: the pieces of the expected tokens add up to the expected text. */
+static void TestChatTemplate(const fathom_model* model) {
+  fathom_chat_message messages[2];
+  size_t len = 0, len2 = 0;
+  char small[4];
+  char* buf;
+  messages[0].role = "system";
+  messages[0].content = "Be brief.";
+  messages[1].role = "user";
+  messages[1].content = "Hello";
+  CHECK_STATUS(fathom_chat_apply_template(NULL, messages, 2, 1, NULL, 0, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_apply_template(model, NULL, 2, 1, NULL, 0, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  messages[1].content = NULL;
+  CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  messages[1].content = "Hello";
+  if (fathom_model_chat_template(model)[0] == '\0') {
+    CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, &len),
+                 FATHOM_STATUS_FAILED_PRECONDITION);
+    return;
+  }
+  CHECK_OK(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, &len));
+  CHECK(len > 0);
+  if (len + 1 > sizeof(small)) {
+    CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, small, sizeof(small), &len2),
+                 FATHOM_STATUS_RESOURCE_EXHAUSTED);
+    CHECK(len2 == len);
+  }
+  buf = (char*)malloc(len + 1);
+  CHECK(buf != NULL);
+  if (buf == NULL) return;
+  CHECK_OK(fathom_chat_apply_template(model, messages, 2, 1, buf, len + 1, &len2));
+  CHECK(len2 == len && strlen(buf) == len);
+  CHECK(strstr(buf, "Hello") != NULL);
+  free(buf);
+}
+
+static void TestDetokenizer(const fathom_model* model) {
+  fathom_detokenizer* detokenizer = NULL;
+  const char* piece = NULL;
+  size_t len = 0, i;
+  char text[256] = "";
+  CHECK_STATUS(fathom_detokenizer_create(model, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(fathom_detokenizer_create(model, &detokenizer));
+  if (detokenizer == NULL) return;
+  CHECK_STATUS(fathom_detokenizer_push(detokenizer, 1, NULL, &len), FATHOM_STATUS_INVALID_ARGUMENT);
+  for (i = 0; i < sizeof(kExpectedIds) / sizeof(kExpectedIds[0]); ++i) {
+    CHECK_OK(fathom_detokenizer_push(detokenizer, kExpectedIds[i], &piece, &len));
+    CHECK(piece != NULL && strlen(piece) == len);
+    if (piece != NULL) strncat(text, piece, sizeof(text) - strlen(text) - 1);
+  }
+  CHECK_OK(fathom_detokenizer_flush(detokenizer, &piece, &len));
+  CHECK(piece != NULL && len == 0);
+  CHECK(strcmp(text, kExpectedText) == 0);
+  CHECK_STATUS(fathom_detokenizer_push(detokenizer, 1 << 30, &piece, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  /* Another kind of handle is refused; freeing through the wrong function frees nothing. */
+  CHECK_STATUS(fathom_detokenizer_push((fathom_detokenizer*)(void*)model, 1, &piece, &len),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  fathom_model_free((fathom_model*)(void*)detokenizer);
+  CHECK_OK(fathom_detokenizer_push(detokenizer, kExpectedIds[0], &piece, NULL));
+  CHECK(piece != NULL && strcmp(piece, ",") == 0);
+  fathom_detokenizer_free(detokenizer);
 }
 
 static int ArgMax(const float* logits, int32_t n) {
@@ -495,16 +620,21 @@ static void TestGenerate(const fathom_model* model) {
   CHECK(stop == FATHOM_STOP_CANCELLED);
   CHECK(n == 3 && memcmp(out, kExpectedIds, 3 * sizeof(int32_t)) == 0);
 
-  /* Sampling with a seed is reproducible. */
+  /* Sampling with a seed is reproducible: a new session with the same seed samples the same
+   * tokens (a session keeps its RNG across calls with the same seed, see docs/C_API.md). */
   params.on_token = NULL;
   params.temperature = 1.0f;
   params.seed = 7;
   CHECK_OK(fathom_session_reset(session));
   CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
   CHECK(n == 8);
-  CHECK_OK(fathom_session_reset(session));
-  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, again, 8, &n, NULL));
-  CHECK(n == 8 && memcmp(out, again, sizeof(out)) == 0);
+  {
+    fathom_session* fresh = NULL;
+    CHECK_OK(fathom_session_create(model, NULL, &fresh));
+    CHECK_OK(fathom_session_generate(fresh, kPromptIds, 5, &params, again, 8, &n, NULL));
+    CHECK(n == 8 && memcmp(out, again, sizeof(out)) == 0);
+    fathom_session_free(fresh);
+  }
 
   /* Bad arguments are rejected before anything runs. */
   CHECK_OK(fathom_session_reset(session));
@@ -581,7 +711,8 @@ static int FileExists(const char* path) {
 static void TestMtp(const char* folder) {
   static const int32_t kPrompt[20] = {0,   721, 859, 350, 709, 273, 222, 191, 130, 673,
                                       385, 185, 772, 315, 753, 384, 423, 997, 661, 216};
-  static const int32_t kMtpArgmax[19] = {697, 868, 895, 50, 276, 40, 752, 449, 77, 13, 104, 893, 417, 84, 982, 191, 106, 550, 949};
+  static const int32_t kMtpArgmax[19] = {697, 868, 895, 50, 276, 40,  752, 449, 77, 13,
+                                         104, 893, 417, 84, 982, 191, 106, 550, 949};
   fathom_model* model = NULL;
   fathom_session* session = NULL;
   fathom_session_params params;
@@ -622,6 +753,7 @@ int main(void) {
 
   TestVersionsAndStatus();
   TestFreeNull();
+  TestLogging();
   TestDefaultParams();
   TestNullHandles();
   TestBadModelLoad(FileExists(json_path) ? json_path : NULL);
@@ -639,6 +771,8 @@ int main(void) {
   if (model != NULL) {
     TestMetadata(model);
     TestTokenizer(model);
+    TestDetokenizer(model);
+    TestChatTemplate(model);
     TestSessionEvaluate(model);
     TestGenerate(model);
     TestWrongHandles(model); /* frees the model */

@@ -1,0 +1,58 @@
+/* Prints the layout of every public struct of capi/fathom.h (size, alignment, and each field's
+ * offset and size), one line each; tests/abi/check_layout.cmake compares it with
+ * capi/abi/layout.txt. A new struct or field must be added here (the check finds missing ones). */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fathom.h"
+
+#define STRUCT(T)                                                                       \
+  do {                                                                                  \
+    struct align_of_##T {                                                               \
+      char c;                                                                           \
+      T t;                                                                              \
+    };                                                                                  \
+    printf("%s size %zu align %zu\n", #T, sizeof(T), offsetof(struct align_of_##T, t)); \
+  } while (0)
+#define FIELD(T, f) \
+  printf("%s.%s offset %zu size %zu\n", #T, #f, offsetof(T, f), sizeof(((T*)0)->f))
+
+int main(void) {
+  STRUCT(fathom_model_params);
+  FIELD(fathom_model_params, struct_size);
+  FIELD(fathom_model_params, progress);
+  FIELD(fathom_model_params, progress_user_data);
+
+  STRUCT(fathom_session_params);
+  FIELD(fathom_session_params, struct_size);
+  FIELD(fathom_session_params, n_ctx);
+  FIELD(fathom_session_params, n_threads);
+  FIELD(fathom_session_params, n_batch);
+  FIELD(fathom_session_params, mtp);
+  FIELD(fathom_session_params, reserved);
+
+  STRUCT(fathom_generate_params);
+  FIELD(fathom_generate_params, struct_size);
+  FIELD(fathom_generate_params, seed);
+  FIELD(fathom_generate_params, on_token);
+  FIELD(fathom_generate_params, user_data);
+  FIELD(fathom_generate_params, temperature);
+  FIELD(fathom_generate_params, top_k);
+  FIELD(fathom_generate_params, top_p);
+  FIELD(fathom_generate_params, max_tokens);
+  FIELD(fathom_generate_params, stop_at_eog);
+  FIELD(fathom_generate_params, reserved);
+
+  STRUCT(fathom_sampler_params);
+  FIELD(fathom_sampler_params, struct_size);
+  FIELD(fathom_sampler_params, seed);
+  FIELD(fathom_sampler_params, temperature);
+  FIELD(fathom_sampler_params, top_k);
+  FIELD(fathom_sampler_params, top_p);
+  FIELD(fathom_sampler_params, reserved);
+
+  STRUCT(fathom_chat_message);
+  FIELD(fathom_chat_message, role);
+  FIELD(fathom_chat_message, content);
+  return 0;
+}
