@@ -18,9 +18,8 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
-
-extern char** environ;
 
 namespace fathom {
 namespace {
@@ -29,62 +28,9 @@ using ::fathom::testing::FixturePath;
 using ::fathom::testing::ReadFile;
 using ::fathom::testing::ReadSafetensors;
 
-#ifdef FATHOM_CLI_PATH
-#define FATHOM_REQUIRE_CLI() \
-  do {                       \
-  } while (0)
-constexpr const char* kCliPath = FATHOM_CLI_PATH;
-#else
-// Built without examples (FATHOM_BUILD_EXAMPLES=OFF): nothing to test.
-#define FATHOM_REQUIRE_CLI() GTEST_SKIP() << "the fathom CLI is not built"
-constexpr const char* kCliPath = "";
-#endif
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string TempPath(const std::string& stem) {
-  std::string path = ::testing::TempDir() + "/fathom_cli_test_" + stem + "_XXXXXX";
-  const int fd = mkstemp(path.data());
-  EXPECT_GE(fd, 0) << "mkstemp " << path;
-  if (fd >= 0) close(fd);
-  return path;
-}
-
-// Runs the CLI with `args`; stdout and stderr go to files, so no pipe can fill up and block it.
-CliResult RunCli(const std::vector<std::string>& args) {
-  CliResult result;
-  const std::string out_path = TempPath("stdout");
-  const std::string err_path = TempPath("stderr");
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(kCliPath));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_TRUNC, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_TRUNC, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, kCliPath, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << kCliPath << ": " << std::strerror(rc);
-  } else {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
-}
+using ::fathom::testing::CliResult;
+using ::fathom::testing::RunCli;
+using ::fathom::testing::TempPath;
 
 std::string Join(const std::vector<int64_t>& ids) {
   std::string s;
@@ -340,14 +286,15 @@ TEST_P(CliDeepSeek, EvalRunAndMtp) {
   const std::vector<int64_t>& gen = expected["gen_tokens"].ints;
   const auto& prefill = expected["prefill_logits"];
   const int64_t n = static_cast<int64_t>(prompt.size()), n_vocab = prefill.shape[1];
-  const bool has_mtp = expected.count("mtp_logits") > 0 && model_rel.find(".gguf") == std::string::npos;
+  const bool has_mtp =
+      expected.count("mtp_logits") > 0 && model_rel.find(".gguf") == std::string::npos;
 
   // Prompt + all generated tokens, so that every MTP row of the fixture has its next token.
   std::vector<int64_t> all = prompt;
   all.insert(all.end(), gen.begin(), gen.end());
   const std::string logits_path = TempPath("ds_logits"), mtp_path = TempPath("ds_mtp");
-  std::vector<std::string> args = {"eval", "-m", FixturePath(model_rel), "--tokens", Join(all),
-                                   "--logits-out", logits_path};
+  std::vector<std::string> args = {
+      "eval", "-m", FixturePath(model_rel), "--tokens", Join(all), "--logits-out", logits_path};
   if (has_mtp) {
     args.push_back("--mtp-logits-out");
     args.push_back(mtp_path);
@@ -370,7 +317,8 @@ TEST_P(CliDeepSeek, EvalRunAndMtp) {
   if (has_mtp) {
     const auto& want = expected["mtp_logits"];
     ASSERT_EQ(static_cast<int64_t>(mtp.size()), want.shape[0] * n_vocab);
-    EXPECT_LE(MaxAbsDiff(mtp, want.f32, want.shape[0], n_vocab, &where), 1e-3) << "MTP, at " << where;
+    EXPECT_LE(MaxAbsDiff(mtp, want.f32, want.shape[0], n_vocab, &where), 1e-3)
+        << "MTP, at " << where;
   }
 
   const CliResult g = RunCli({"run", "-m", FixturePath(model_rel), "--prompt-ids", Join(prompt),

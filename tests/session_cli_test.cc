@@ -9,30 +9,18 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
 
 namespace fathom {
 namespace {
 
-#ifdef FATHOM_CLI_PATH
-constexpr const char* kCli = FATHOM_CLI_PATH;
-#else
-constexpr const char* kCli = nullptr;
-#endif
 constexpr char kStories[] = "stories260K/stories260K.gguf";
 
-// Runs the CLI (arguments are quoted for the shell); returns its stdout, or "" on failure.
+// The CLI's stdout, or "" when it failed.
 std::string RunCli(const std::vector<std::string>& args) {
-  std::string cmd = std::string("'") + kCli + "'";
-  for (const std::string& a : args) cmd += " '" + a + "'";
-  std::FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return "";
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int rc = pclose(p);
-  return WIFEXITED(rc) && WEXITSTATUS(rc) == 0 ? out : "";
+  const testing::CliResult r = testing::RunCli(args);
+  return r.exit_code == 0 ? r.out : "";
 }
 
 std::vector<int> OutputIds(const std::string& json) {
@@ -41,7 +29,7 @@ std::vector<int> OutputIds(const std::string& json) {
 }
 
 TEST(SessionCli, SeededRunIsTheSameWithOneAndTwoThreads) {
-  if (kCli == nullptr) GTEST_SKIP() << "the fathom CLI is not built";
+  FATHOM_REQUIRE_CLI();
   FATHOM_REQUIRE_FIXTURE(kStories);
   const std::vector<std::string> base = {"run",
                                          "-m",
@@ -64,7 +52,7 @@ TEST(SessionCli, SeededRunIsTheSameWithOneAndTwoThreads) {
 }
 
 TEST(SessionCli, SaveThenLoadContinuesLikeOneRun) {
-  if (kCli == nullptr) GTEST_SKIP() << "the fathom CLI is not built";
+  FATHOM_REQUIRE_CLI();
   FATHOM_REQUIRE_FIXTURE(kStories);
   const std::string model = testing::FixturePath(kStories);
   const std::string state = ::testing::TempDir() + "/fathom_cli_state";
@@ -90,7 +78,7 @@ TEST(SessionCli, SaveThenLoadContinuesLikeOneRun) {
 }
 
 TEST(SessionCli, StopStringEndsTheText) {
-  if (kCli == nullptr) GTEST_SKIP() << "the fathom CLI is not built";
+  FATHOM_REQUIRE_CLI();
   FATHOM_REQUIRE_FIXTURE(kStories);
   const std::string model = testing::FixturePath(kStories);
   const std::string full =

@@ -15,9 +15,8 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
-
-extern char** environ;
 
 namespace fathom {
 namespace {
@@ -26,59 +25,9 @@ using ::fathom::testing::FixturePath;
 using ::fathom::testing::ReadFile;
 using Json = nlohmann::json;
 
-#ifdef FATHOM_CLI_PATH
-#define FATHOM_REQUIRE_CLI() \
-  do {                       \
-  } while (0)
-constexpr const char* kCliPath = FATHOM_CLI_PATH;
-#else
-#define FATHOM_REQUIRE_CLI() GTEST_SKIP() << "the fathom CLI is not built"
-constexpr const char* kCliPath = "";
-#endif
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string TempPath(const std::string& stem) {
-  std::string path = ::testing::TempDir() + "/fathom_tok_cli_" + stem + "_XXXXXX";
-  const int fd = mkstemp(path.data());
-  EXPECT_GE(fd, 0) << "mkstemp " << path;
-  if (fd >= 0) close(fd);
-  return path;
-}
-
-CliResult RunCli(const std::vector<std::string>& args) {
-  CliResult result;
-  const std::string out_path = TempPath("stdout");
-  const std::string err_path = TempPath("stderr");
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(kCliPath));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_TRUNC, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_TRUNC, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, kCliPath, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << kCliPath << ": " << std::strerror(rc);
-  } else {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
-}
+using ::fathom::testing::CliResult;
+using ::fathom::testing::RunCli;
+using ::fathom::testing::TempPath;
 
 std::vector<Json> ReadJsonLines(const std::string& text) {
   std::vector<Json> out;
@@ -140,8 +89,10 @@ TEST(TokenizerCliTest, DecodeMatchesFixtures) {
       const Json& c = cases[i];
       if (c["ids"].empty()) continue;
       std::string ids;
-      for (const Json& id : c["ids"])
-        ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
+      for (const Json& id : c["ids"]) {
+        if (!ids.empty()) ids += ',';
+        ids += std::to_string(id.get<int>());
+      }
       CliResult r = RunCli({"decode", "--tokenizer", dir + "/" + f.file, "--ids", ids});
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_EQ(r.out, c["decoded"].get<std::string>()) << c["id"];
