@@ -1,6 +1,6 @@
-// fathom chat: an interactive REPL over one session. Each turn is appended to the conversation
-// as plain text ("User: ...\nAssistant:"; no chat-template renderer is available in the public
-// API yet), only the new turn is evaluated (prefix reuse), the reply streams as it is generated,
+// fathom chat: an interactive REPL over one session. With the model's chat template the whole
+// conversation is rendered each turn; without one, turns are plain text ("User: ...\nAssistant:").
+// Only what is new is evaluated (prefix reuse), the reply streams as it is generated,
 // and reasoning between <think> and </think> is shown dimmed, plainly or hidden.
 // Commands: /save FILE, /load FILE, /reset, /quit (or end of input).
 #include <algorithm>
@@ -126,8 +126,18 @@ int ChatCommand(int argc, char** argv) {
     PrintError("chat", "this model has no tokenizer");
     return kExitFailure;
   }
+  // With a chat template the model ends its turn with its end-of-generation token; without one
+  // the conversation is plain text and a new "User:" line ends the reply.
+  const bool use_template = !tok.chat_template().empty();
+  std::vector<ChatMessage> history;
+  if (use_template) {
+    session_options.context_overflow = ContextOverflow::kError;
+    if (!system_prompt.empty()) history.push_back({"system", system_prompt});
+  } else {
+    generate.stop = {std::string(kTurnEnd)};
+  }
   std::vector<int32_t> system_ids, conversation;
-  if (!system_prompt.empty()) {
+  if (!system_prompt.empty() && !use_template) {
     auto ids = tok.Encode(system_prompt + "\n", {.add_bos = true, .parse_special = false});
     if (!ids.ok()) {
       PrintError("chat", ids.status().ToString());
@@ -138,7 +148,6 @@ int ChatCommand(int argc, char** argv) {
   }
   std::unique_ptr<Session> session = CreateSession("chat", model, session_options);
   if (!session) return kExitFailure;
-  generate.stop = {std::string(kTurnEnd)};
   generate.evaluate_last = true;  // the reply is part of the context of the next turn
 
   const bool color = !no_color;
@@ -151,6 +160,11 @@ int ChatCommand(int argc, char** argv) {
     if (!std::getline(std::cin, line)) break;
     if (line.empty()) continue;
     if (line == "/quit" || line == "/exit") break;
+    if (line == "/reset" && use_template) {
+      (void)session->Truncate(0);
+      history.resize(system_prompt.empty() ? 0 : 1);
+      continue;
+    }
     if (line == "/reset") {
       (void)session->Truncate(
           std::min<int32_t>(session->position(), static_cast<int32_t>(system_ids.size())));
@@ -169,23 +183,44 @@ int ChatCommand(int argc, char** argv) {
       }
       continue;
     }
-    const bool first = session->position() == 0 && system_ids.empty();
-    // After a reply that ended at the stop string, the context already holds "\nUser:".
-    const std::string turn =
-        (after_stop ? " " : std::string(kUserPrefix)) + line + std::string(kAssistantPrefix);
-    auto ids = tok.Encode(turn, {.add_bos = first, .parse_special = false});
-    if (!ids.ok()) {
-      PrintError("chat", ids.status().ToString());
-      continue;
-    }
-    // The conversation so far is the session's tokens (the last reply included); only the new
-    // turn is evaluated.
-    conversation = session->position() > 0 ? session->tokens() : system_ids;
-    conversation.insert(conversation.end(), ids->begin(), ids->end());
-    Status st = session->EvaluateReusingPrefix(conversation);
-    if (!st.ok()) {
-      PrintError("chat", st.ToString());
-      continue;
+    if (use_template) {
+      // The whole conversation is rendered with the model's chat template on every turn;
+      // EvaluateReusingPrefix evaluates only what differs from the session's tokens.
+      history.push_back({"user", line});
+      ChatTemplateOptions chat_options;
+      chat_options.add_generation_prompt = true;
+      auto prompt = tok.ApplyChatTemplate(history, chat_options);
+      if (!prompt.ok()) {
+        PrintError("chat", prompt.status().ToString());
+        history.pop_back();
+        continue;
+      }
+      auto ids = tok.Encode(*prompt, {.add_bos = false, .parse_special = true});
+      Status st = ids.ok() ? session->EvaluateReusingPrefix(*ids) : ids.status();
+      if (!st.ok()) {
+        PrintError("chat", st.ToString() + " (/reset starts over)");
+        history.pop_back();
+        continue;
+      }
+    } else {
+      const bool first = session->position() == 0 && system_ids.empty();
+      // After a reply that ended at the stop string, the context already holds "\nUser:".
+      const std::string turn =
+          (after_stop ? " " : std::string(kUserPrefix)) + line + std::string(kAssistantPrefix);
+      auto ids = tok.Encode(turn, {.add_bos = first, .parse_special = false});
+      if (!ids.ok()) {
+        PrintError("chat", ids.status().ToString());
+        continue;
+      }
+      // The conversation so far is the session's tokens (the last reply included); only the new
+      // turn is evaluated.
+      conversation = session->position() > 0 ? session->tokens() : system_ids;
+      conversation.insert(conversation.end(), ids->begin(), ids->end());
+      Status st = session->EvaluateReusingPrefix(conversation);
+      if (!st.ok()) {
+        PrintError("chat", st.ToString());
+        continue;
+      }
     }
     ReasoningPrinter printer(mode, color);
     generate.on_token = [&printer](int32_t, const std::string& piece) {
@@ -197,6 +232,10 @@ int ChatCommand(int argc, char** argv) {
     std::fputc('\n', stdout);
     if (!reply.ok()) {
       PrintError("chat", reply.status().ToString());
+      continue;
+    }
+    if (use_template) {
+      history.push_back({"assistant", reply->text});
       continue;
     }
     after_stop = reply->stop_reason == GenerateResult::StopReason::kStopString;
