@@ -1,5 +1,4 @@
 // LlamaModel: hyperparameters and weights from GGUF (llama.cpp's names and keys), batched forward.
-#include "runtime/status_macros.h"
 #include "models/llama/llama_model.h"
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "kernels/attention.h"
+#include "runtime/status_macros.h"
 #include "tensor/quant.h"
 
 namespace fathom::internal {
