@@ -139,6 +139,34 @@ absl::Status LoadGgufBlock(const DeepSeekConfig& c, WeightSource& src, int64_t i
   return absl::OkStatus();
 }
 
+// Tensor names (after the layer prefix) of an MTP layer's own parts.
+struct MtpNames {
+  const char* head_norm;
+  const char* head;
+};
+constexpr MtpNames kHfMtpNames = {"shared_head.norm.weight", "shared_head.head.weight"};
+constexpr MtpNames kGgufMtpNames = {"shared_head_norm.weight", "shared_head_head.weight"};
+
+// The MTP layer's parts around its decoder block; the head and embedding default to the main
+// model's when the file does not carry copies.
+absl::Status LoadMtpHead(const DeepSeekConfig& c, WeightSource& src, const DeepSeekWeights& w,
+                         const std::string& p, const MtpNames& names, MtpWeights* m) {
+  const int64_t d = c.hidden_size, V = c.vocab_size;
+  FATHOM_ASSIGN_OR_RETURN(m->enorm, src.Vector(p + "enorm.weight", d));
+  FATHOM_ASSIGN_OR_RETURN(m->hnorm, src.Vector(p + "hnorm.weight", d));
+  FATHOM_ASSIGN_OR_RETURN(m->eh_proj, src.Matrix(p + "eh_proj.weight", d, 2 * d));
+  FATHOM_ASSIGN_OR_RETURN(m->head_norm, src.Vector(p + names.head_norm, d));
+  m->head = w.lm_head;
+  if (src.Has(p + names.head)) {
+    FATHOM_ASSIGN_OR_RETURN(m->head, src.Matrix(p + names.head, V, d));
+  }
+  m->embed = w.embed;
+  if (src.Has(p + "embed_tokens.weight")) {
+    FATHOM_ASSIGN_OR_RETURN(m->embed, src.Matrix(p + "embed_tokens.weight", V, d));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status LoadDeepSeekHfWeights(const DeepSeekConfig& c, WeightSource& src, DeepSeekWeights* w) {
@@ -160,19 +188,8 @@ absl::Status LoadDeepSeekHfWeights(const DeepSeekConfig& c, WeightSource& src, D
     // Converted checkpoints often drop the MTP layer; then the model simply has none.
     if (!src.Has(p + "eh_proj.weight")) break;
     MtpWeights m;
-    FATHOM_ASSIGN_OR_RETURN(m.enorm, src.Vector(p + "enorm.weight", d));
-    FATHOM_ASSIGN_OR_RETURN(m.hnorm, src.Vector(p + "hnorm.weight", d));
-    FATHOM_ASSIGN_OR_RETURN(m.eh_proj, src.Matrix(p + "eh_proj.weight", d, 2 * d));
     FATHOM_RETURN_IF_ERROR(LoadHfBlock(c, src, il, &m.block));
-    FATHOM_ASSIGN_OR_RETURN(m.head_norm, src.Vector(p + "shared_head.norm.weight", d));
-    m.head = w->lm_head;
-    if (src.Has(p + "shared_head.head.weight")) {
-      FATHOM_ASSIGN_OR_RETURN(m.head, src.Matrix(p + "shared_head.head.weight", V, d));
-    }
-    m.embed = w->embed;
-    if (src.Has(p + "embed_tokens.weight")) {
-      FATHOM_ASSIGN_OR_RETURN(m.embed, src.Matrix(p + "embed_tokens.weight", V, d));
-    }
+    FATHOM_RETURN_IF_ERROR(LoadMtpHead(c, src, *w, p, kHfMtpNames, &m));
     w->mtp.push_back(m);
   }
   return absl::OkStatus();
@@ -196,19 +213,8 @@ absl::Status LoadDeepSeekGgufWeights(const DeepSeekConfig& c, WeightSource& src,
     const int64_t il = c.num_hidden_layers + k;
     const std::string p = absl::StrFormat("blk.%d.nextn.", il);
     MtpWeights m;
-    FATHOM_ASSIGN_OR_RETURN(m.enorm, src.Vector(p + "enorm.weight", d));
-    FATHOM_ASSIGN_OR_RETURN(m.hnorm, src.Vector(p + "hnorm.weight", d));
-    FATHOM_ASSIGN_OR_RETURN(m.eh_proj, src.Matrix(p + "eh_proj.weight", d, 2 * d));
     FATHOM_RETURN_IF_ERROR(LoadGgufBlock(c, src, il, &m.block));
-    FATHOM_ASSIGN_OR_RETURN(m.head_norm, src.Vector(p + "shared_head_norm.weight", d));
-    m.head = w->lm_head;
-    if (src.Has(p + "shared_head_head.weight")) {
-      FATHOM_ASSIGN_OR_RETURN(m.head, src.Matrix(p + "shared_head_head.weight", V, d));
-    }
-    m.embed = w->embed;
-    if (src.Has(p + "embed_tokens.weight")) {
-      FATHOM_ASSIGN_OR_RETURN(m.embed, src.Matrix(p + "embed_tokens.weight", V, d));
-    }
+    FATHOM_RETURN_IF_ERROR(LoadMtpHead(c, src, *w, p, kGgufMtpNames, &m));
     w->mtp.push_back(m);
   }
   return absl::OkStatus();
