@@ -1,6 +1,7 @@
 // Session features for long-running apps: prefix reuse (a counter proves only the suffix is
 // evaluated), rewind, context-full status, context shift, stop strings through Generate,
-// seeded sampling across thread counts, and the RNG carrying over between Generate calls.
+// seeded sampling across thread counts, the RNG carrying over between Generate calls, and
+// reasoning separated from the answer by Generate.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -208,6 +209,145 @@ TEST_F(SessionGenerateTest, RngCarriesOverBetweenCalls) {
   auto b = two->Generate({}, g);
   ASSERT_TRUE(all.ok() && a.ok() && b.ok());
   EXPECT_EQ(Concat(a->tokens, b->tokens), all->tokens);
+}
+
+// Four bytes of text made of the end of token i's piece and the start of the next token's, so
+// that a tag built from it spans tokens ("" when those pieces are too short).
+std::string SpanningText(const Tokenizer& tok, const std::vector<int32_t>& tokens, size_t i) {
+  const std::string a = tok.TokenToPiece(tokens[i]).value();
+  const std::string b = tok.TokenToPiece(tokens[i + 1]).value();
+  if (a.size() < 2 || b.size() < 2) return "";
+  return a.substr(a.size() - 2) + b.substr(0, 2);
+}
+
+// Collects what Generate streams: answer and reasoning text, and the calls per kind.
+struct Streamed {
+  std::string content, reasoning;
+  int token_calls = 0;
+  void Attach(GenerateOptions& g) {
+    g.on_token = [this](int32_t token, const std::string& piece) {
+      if (token >= 0) ++token_calls;
+      content += piece;
+      return true;
+    };
+    g.on_reasoning = [this](int32_t, const std::string& piece) {
+      EXPECT_FALSE(piece.empty());
+      reasoning += piece;
+      return true;
+    };
+  }
+};
+
+TEST_F(SessionGenerateTest, ReasoningIsSeparatedWithTagsSpanningTokens) {
+  GenerateOptions g;
+  g.max_tokens = 64;
+  g.sampler.temperature = 0;
+  g.stop_at_eos = false;
+  const std::vector<int32_t> prompt = {1, 403, 407, 261, 378};
+  auto ref = NewSession()->Generate(prompt, g);
+  ASSERT_TRUE(ref.ok());
+  ASSERT_EQ(ref->tokens.size(), 64u);
+  // Tags that the greedy text contains, each spanning two tokens: an open tag early, a close
+  // tag later.
+  const Tokenizer& tok = model_->tokenizer();
+  std::string open, close;
+  size_t i = 2;
+  for (; i + 1 < 20 && open.empty(); ++i) open = SpanningText(tok, ref->tokens, i);
+  for (i += 3; i + 1 < ref->tokens.size() && close.empty(); ++i) {
+    close = SpanningText(tok, ref->tokens, i);
+    if (close == open) close.clear();
+  }
+  ASSERT_FALSE(open.empty());
+  ASSERT_FALSE(close.empty());
+  const size_t a = ref->text.find(open);
+  ASSERT_NE(a, std::string::npos);
+  const size_t b = ref->text.find(close, a + open.size());
+  ASSERT_NE(b, std::string::npos);
+
+  g.reasoning = ReasoningMode::kSplit;
+  g.reasoning_open_tag = open;
+  g.reasoning_close_tag = close;
+  Streamed streamed;
+  streamed.Attach(g);
+  auto out = NewSession()->Generate(prompt, g);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->tokens, ref->tokens);
+  EXPECT_EQ(out->reasoning, ref->text.substr(a + open.size(), b - a - open.size()));
+  EXPECT_EQ(out->text, ref->text.substr(0, a) + ref->text.substr(b + close.size()));
+  EXPECT_EQ(streamed.content, out->text);
+  EXPECT_EQ(streamed.reasoning, out->reasoning);
+  EXPECT_EQ(streamed.token_calls, 64);  // on_token still sees every token
+
+  // Without separation the tags and the reasoning stay in the text.
+  g.reasoning = ReasoningMode::kNone;
+  auto plain = NewSession()->Generate(prompt, g);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->text, ref->text);
+  EXPECT_EQ(plain->reasoning, "");
+}
+
+TEST_F(SessionGenerateTest, ReasoningStartsInsideWhenThePromptOpensTheBlock) {
+  const Tokenizer& tok = model_->tokenizer();
+  // An R1-style generation prompt: the text ends with "<think>\n", so the model is reasoning
+  // from its first token; with the default tags nothing closes the block here.
+  const std::vector<int32_t> prompt = tok.Encode("Once upon a time<think>\n").value();
+  GenerateOptions g;
+  g.max_tokens = 24;
+  g.sampler.temperature = 0;
+  g.stop_at_eos = false;
+  auto ref = NewSession()->Generate(prompt, g);
+  ASSERT_TRUE(ref.ok());
+  ASSERT_FALSE(ref->text.empty());
+  ASSERT_EQ(ref->text.find("</think>"), std::string::npos);
+
+  g.reasoning = ReasoningMode::kSplit;
+  Streamed streamed;
+  streamed.Attach(g);
+  auto out = NewSession()->Generate(prompt, g);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->tokens, ref->tokens);
+  EXPECT_EQ(out->reasoning, ref->text);
+  EXPECT_EQ(out->text, "");
+  EXPECT_EQ(streamed.reasoning, ref->text);
+  EXPECT_EQ(streamed.content, "");
+  EXPECT_EQ(streamed.token_calls, 24);
+
+  // A prompt that does not open the block: kSplit finds no reasoning, kSplitStartInside treats
+  // the text up to the close tag as reasoning.
+  const std::vector<int32_t> story = {1, 403, 407, 261, 378};
+  g.reasoning = ReasoningMode::kNone;
+  g.on_token = nullptr;
+  g.on_reasoning = nullptr;
+  auto story_ref = NewSession()->Generate(story, g);
+  ASSERT_TRUE(story_ref.ok());
+  g.reasoning = ReasoningMode::kSplit;
+  auto not_open = NewSession()->Generate(story, g);
+  ASSERT_TRUE(not_open.ok());
+  EXPECT_EQ(not_open->text, story_ref->text);
+  EXPECT_EQ(not_open->reasoning, "");
+  std::string close;
+  for (size_t i = 4; i + 1 < story_ref->tokens.size() && close.empty(); ++i) {
+    close = SpanningText(tok, story_ref->tokens, i);
+  }
+  ASSERT_FALSE(close.empty());
+  const size_t b = story_ref->text.find(close);
+  ASSERT_NE(b, std::string::npos);
+  g.reasoning = ReasoningMode::kSplitStartInside;
+  g.reasoning_close_tag = close;
+  auto inside = NewSession()->Generate(story, g);
+  ASSERT_TRUE(inside.ok());
+  EXPECT_EQ(inside->reasoning, story_ref->text.substr(0, b));
+  EXPECT_EQ(inside->text, story_ref->text.substr(b + close.size()));
+
+  // The reasoning callback can stop the generation.
+  g.on_reasoning = [](int32_t, const std::string&) { return false; };
+  auto stopped = NewSession()->Generate(story, g);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->stop_reason, GenerateResult::StopReason::kCallback);
+  EXPECT_LT(stopped->tokens.size(), story_ref->tokens.size());
+
+  g.reasoning_close_tag = "";
+  EXPECT_EQ(NewSession()->Generate(story, g).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

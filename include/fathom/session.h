@@ -40,6 +40,17 @@ struct SessionOptions {
   int32_t n_keep = 0;  // with kShift: tokens at the start that are never dropped (< n_ctx)
 };
 
+// How Generate treats a reasoning model's thoughts (DeepSeek-R1 writes them between <think> and
+// </think> before its answer).
+enum class ReasoningMode : int32_t {
+  kNone = 0,  // no separation: the tags and the reasoning are ordinary text
+  // Separate the reasoning from the answer. Generation starts inside the block when the text
+  // before it (the session's last tokens: the prompt) ends with the open tag, as R1 chat
+  // templates' generation prompt ("...<think>\n") does.
+  kSplit = 1,
+  kSplitStartInside = 2,  // separate, and generation always starts inside the block
+};
+
 struct GenerateOptions {
   int32_t max_tokens = 128;
   SamplerOptions sampler;
@@ -55,6 +66,17 @@ struct GenerateOptions {
   // or the callback), so the session's logits predict the next one: a later Generate({}) then
   // continues exactly where one longer Generate would have gone. Use it before SaveState.
   bool evaluate_last = false;
+  // With a reasoning mode other than kNone, text between the tags is reasoning: it goes to
+  // on_reasoning (called with the token that completed it; token -1 at the end) and to
+  // GenerateResult::reasoning, never to on_token or GenerateResult::text, which carry the answer
+  // only. The tags themselves are dropped. on_token is still called once per token (with the
+  // answer text that token completed, often empty while the model reasons). Return false from
+  // on_reasoning to stop (StopReason::kCallback). Stop strings apply to the raw text, tags
+  // included, before this separation.
+  ReasoningMode reasoning = ReasoningMode::kNone;
+  std::string reasoning_open_tag = "<think>";
+  std::string reasoning_close_tag = "</think>";
+  std::function<bool(int32_t token, const std::string& reasoning)> on_reasoning;
 };
 
 struct GenerateResult {
@@ -69,6 +91,7 @@ struct GenerateResult {
     kStopString,  // one of GenerateOptions::stop appeared (see stop_string)
   } stop_reason = StopReason::kMaxTokens;
   std::string stop_string;  // which one, with kStopString
+  std::string reasoning;    // the reasoning text, with a ReasoningMode other than kNone
 };
 
 class Session {

@@ -15,6 +15,7 @@
 #include "runtime/session_state.h"
 #include "runtime/thread_pool.h"
 #include "sampling/stop_strings.h"
+#include "tokenizer/reasoning_splitter.h"
 
 namespace fathom {
 namespace internal {
@@ -101,6 +102,23 @@ std::vector<std::pair<std::string, int64_t>> ModelDims(const ModelInfo& i) {
           {"n_head_kv", i.n_head_kv},
           {"n_ctx_train", i.n_ctx_train},
           {"kv_bytes_per_token", i.kv_bytes_per_token}};
+}
+
+// Whether the text of the session's last tokens ends with `open_tag` (trailing whitespace aside):
+// the prompt opened a reasoning block that generation continues.
+bool PromptOpensReasoning(const Tokenizer& tok, const std::vector<int32_t>& tokens,
+                          const std::string& open_tag) {
+  if (open_tag.empty() || tokens.empty()) return false;
+  // Every token but a control token stands for at least one byte; the margin covers those.
+  const size_t n = std::min(tokens.size(), open_tag.size() + 16);
+  auto text = tok.Decode(std::vector<int32_t>(tokens.end() - n, tokens.end()));
+  if (!text.ok()) return false;
+  std::string_view t = *text;
+  while (!t.empty() &&
+         (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t')) {
+    t.remove_suffix(1);
+  }
+  return t.size() >= open_tag.size() && t.substr(t.size() - open_tag.size()) == open_tag;
 }
 
 }  // namespace
@@ -322,6 +340,16 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
   internal::SessionImpl& s = *impl_;
   GenerateResult result;
   if (options.max_tokens < 0) return Status(StatusCode::kInvalidArgument, "max_tokens < 0");
+  const bool split_reasoning = options.reasoning != ReasoningMode::kNone;
+  if (split_reasoning) {
+    if (options.reasoning != ReasoningMode::kSplit &&
+        options.reasoning != ReasoningMode::kSplitStartInside) {
+      return Status(StatusCode::kInvalidArgument, "unknown reasoning mode");
+    }
+    if (options.reasoning_open_tag.empty() || options.reasoning_close_tag.empty()) {
+      return Status(StatusCode::kInvalidArgument, "the reasoning tags must not be empty");
+    }
+  }
   s.cancel.store(false, std::memory_order_relaxed);
   Status st = EvaluateContinuing(prompt, false);
   if (st.code() == StatusCode::kCancelled) {
@@ -351,6 +379,45 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
   }
   StreamingDecoder decoder(tok);
   internal::StopStringMatcher stops(options.stop);
+  ReasoningSplitter::Options split_options;
+  split_options.open_tag = options.reasoning_open_tag;
+  split_options.close_tag = options.reasoning_close_tag;
+  split_options.start_in_reasoning =
+      options.reasoning == ReasoningMode::kSplitStartInside ||
+      (options.reasoning == ReasoningMode::kSplit &&
+       internal::PromptOpensReasoning(tok, s.tokens, options.reasoning_open_tag));
+  ReasoningSplitter splitter(split_options);
+  // Delivers text that the stop-string matcher let through: split into reasoning and answer when
+  // asked, in the order the text came. Returns false when a callback asks to stop.
+  auto deliver = [&](int32_t token, const std::string& text) {
+    ReasoningPiece piece;
+    if (split_reasoning) {
+      piece = splitter.Push(text);
+      if (token < 0) {
+        ReasoningPiece rest = splitter.Flush();
+        piece.reasoning += rest.reasoning;
+        piece.content += rest.content;
+      }
+    } else {
+      piece.content = text;
+    }
+    result.text += piece.content;
+    result.reasoning += piece.reasoning;
+    // Within one piece, answer text precedes reasoning only when an open tag was crossed.
+    const bool content_first = split_reasoning && splitter.in_reasoning();
+    bool go_on = true;
+    auto reasoning_cb = [&] {
+      if (!piece.reasoning.empty() && options.on_reasoning) {
+        go_on = options.on_reasoning(token, piece.reasoning) && go_on;
+      }
+    };
+    if (!content_first) reasoning_cb();
+    if (options.on_token && (token >= 0 || !piece.content.empty())) {
+      go_on = options.on_token(token, piece.content) && go_on;
+    }
+    if (content_first) reasoning_cb();
+    return go_on;
+  };
   bool last_evaluated = true;  // whether the last token of result.tokens is in the cache
   for (int32_t i = 0; i < options.max_tokens; ++i) {
     if (s.cancel.load(std::memory_order_relaxed)) {
@@ -370,9 +437,8 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
       auto p = decoder.Push(token);
       if (!p.ok()) return p.status();
       piece = stops.Push(*p, &result.stop_string);
-      result.text += piece;
     }
-    const bool callback_stop = options.on_token && !options.on_token(token, piece);
+    const bool callback_stop = !deliver(token, piece);
     if (stops.stopped()) {
       result.stop_reason = GenerateResult::StopReason::kStopString;
       break;
@@ -401,10 +467,9 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
     } else {
       tail += stops.Flush();
     }
-    if (!tail.empty()) {
-      result.text += tail;
-      if (options.on_token) options.on_token(-1, tail);
-    }
+    (void)deliver(-1, tail);  // the generation is over: a request to stop changes nothing
+  } else if (split_reasoning) {
+    (void)deliver(-1, "");  // text the splitter still holds (a partial tag)
   }
   using R = GenerateResult::StopReason;
   if (options.evaluate_last && !last_evaluated &&
