@@ -188,7 +188,17 @@ typedef struct fathom_session_params {
   int32_t n_batch;     /* prompt tokens per forward pass; 0 = 512 */
   uint8_t mtp;         /* 1: run the model's multi-token-prediction module (DeepSeek-V3) too */
   uint8_t reserved[3]; /* 0; keeps the struct free of padding */
+  /* -- added in ABI 0 revision 1 (older callers' smaller struct_size gets the defaults) -- */
+  int32_t context_overflow; /* FATHOM_CONTEXT_OVERFLOW_*: when tokens do not fit (default ERROR) */
+  int32_t n_keep;           /* with SHIFT: tokens at the start never dropped (< n_ctx; default 0) */
 } fathom_session_params;
+
+/* fathom_session_params.context_overflow: what happens when a prompt or a generated token does
+ * not fit in the context. */
+#define FATHOM_CONTEXT_OVERFLOW_ERROR 0 /* evaluate gives CONTEXT_FULL, generate stops */
+/* llama.cpp's context shift: keep the first n_keep tokens, drop the oldest half of the rest and
+ * go on (not available with mtp). */
+#define FATHOM_CONTEXT_OVERFLOW_SHIFT 1
 
 FATHOM_API fathom_status fathom_session_default_params(fathom_session_params* params);
 /* params may be NULL (defaults). On failure *out_session is set to NULL. */
@@ -209,6 +219,25 @@ FATHOM_API int32_t fathom_session_n_ctx(const fathom_session* session);
  * logits of every evaluated position are kept, otherwise only the last position's. */
 FATHOM_API fathom_status fathom_session_evaluate(fathom_session* session, const int32_t* tokens,
                                                  size_t n_tokens, uint8_t all_logits);
+/* Makes the session hold exactly these tokens (n_tokens >= 1): keeps the longest common prefix of
+ * the cached tokens and `tokens`, drops the rest and evaluates only the differing suffix (at
+ * least the last token, so the logits are current; only the last row is kept). Multi-turn chat
+ * re-evaluates only the new turn; fathom_session_n_evaluated shows what ran. */
+FATHOM_API fathom_status fathom_session_evaluate_reusing_prefix(fathom_session* session,
+                                                                const int32_t* tokens,
+                                                                size_t n_tokens);
+/* The tokens in the KV cache, two-phase: with tokens == NULL only *out_n_tokens is set; a
+ * buffer smaller than the position gives RESOURCE_EXHAUSTED (and *out_n_tokens). */
+FATHOM_API fathom_status fathom_session_tokens(const fathom_session* session, int32_t* tokens,
+                                               size_t capacity, size_t* out_n_tokens);
+/* Tokens this session has run through the model so far (prefix reuse shows in it), tokens dropped
+ * by context shifts so far, bytes of its KV cache, bytes of all its memory (cache, scratch,
+ * logits). -1 on a bad handle. */
+FATHOM_API int64_t fathom_session_n_evaluated(const fathom_session* session);
+FATHOM_API int64_t fathom_session_n_shifted(const fathom_session* session);
+FATHOM_API int64_t fathom_session_kv_cache_bytes(const fathom_session* session);
+FATHOM_API int64_t fathom_session_memory_bytes(const fathom_session* session);
+
 /* Rows of logits kept by the last evaluation (0 before any); -1 on a bad handle. */
 FATHOM_API int32_t fathom_session_n_logits(const fathom_session* session);
 /* Row `index` (0 <= index < n_logits; -1 = the last) of the last evaluation: *out_logits points to
@@ -232,7 +261,32 @@ FATHOM_API fathom_status fathom_session_mtp_logits(const fathom_session* session
 #define FATHOM_STOP_CALLBACK 2     /* the token callback returned non-zero */
 #define FATHOM_STOP_CANCELLED 3    /* fathom_session_cancel() */
 #define FATHOM_STOP_CONTEXT_FULL 4 /* the context has no room for the next token */
-#define FATHOM_STOP_STRING 5       /* a stop string appeared (not settable through C yet) */
+#define FATHOM_STOP_STRING 5       /* one of fathom_generate_params.stop appeared */
+
+/* fathom_generate_params.reasoning: how a reasoning model's thoughts (DeepSeek-R1 writes them
+ * between <think> and </think> before its answer) are delivered. */
+#define FATHOM_REASONING_NONE 0 /* no separation: tags and thoughts are ordinary text */
+/* Separate them: on_reasoning receives the thoughts, on_token only the answer. Generation starts
+ * inside the block when the session's text (the prompt) ends with the open tag, as R1 chat
+ * templates' generation prompt ("...<think>\n") does. */
+#define FATHOM_REASONING_SPLIT 1
+#define FATHOM_REASONING_SPLIT_START_INSIDE 2 /* separate; always start inside the block */
+
+/* Sampler stages for the *order fields: the chain applies them in the given order (after the
+ * logit bias; the draw, or argmax with temperature <= 0, comes last). Default: PENALTIES, TOP_K,
+ * TYPICAL_P, TOP_P, MIN_P, TEMPERATURE (llama.cpp's order). */
+#define FATHOM_SAMPLER_PENALTIES 0
+#define FATHOM_SAMPLER_TOP_K 1
+#define FATHOM_SAMPLER_TYPICAL_P 2
+#define FATHOM_SAMPLER_TOP_P 3
+#define FATHOM_SAMPLER_MIN_P 4
+#define FATHOM_SAMPLER_TEMPERATURE 5
+
+/* Added to a token's logit before anything else (-INFINITY bans the token). */
+typedef struct fathom_logit_bias {
+  int32_t token;
+  float bias;
+} fathom_logit_bias;
 
 typedef struct fathom_generate_params {
   size_t struct_size; /* sizeof(fathom_generate_params); set by default_params */
@@ -245,6 +299,37 @@ typedef struct fathom_generate_params {
   int32_t max_tokens;             /* tokens to generate at most (>= 0) */
   uint8_t stop_at_eog;            /* stop at an end-of-generation token (default 1) */
   uint8_t reserved[7];            /* 0; keeps the struct free of padding */
+  /* -- added in ABI 0 revision 1 (older callers' smaller struct_size gets the defaults) -- */
+  /* The rest of the sampler chain, as in fathom_sampler_params. */
+  float min_p;             /* keep tokens with p >= min_p * p(best); <= 0 disables (0.05) */
+  float typical_p;         /* locally typical sampling; >= 1 disables (1) */
+  int32_t penalty_last_n;  /* penalty window over the session's last tokens; 0 off, -1 all (64) */
+  float repeat_penalty;    /* 1 disables (1) */
+  float frequency_penalty; /* 0 disables (0) */
+  float presence_penalty;  /* 0 disables (0) */
+  const fathom_logit_bias* logit_bias; /* n_logit_bias entries, read during the call; NULL: none */
+  size_t n_logit_bias;
+  const int32_t* sampler_order; /* n_sampler_order FATHOM_SAMPLER_*; NULL/0: the default order */
+  size_t n_sampler_order;
+  /* Stop strings: n_stop NUL-terminated UTF-8 strings (read during the call). Generation stops
+   * when the text contains one (stop reason FATHOM_STOP_STRING); text that may be the start of
+   * one is held back, and neither it nor what follows reaches on_token. They may span tokens. */
+  const char* const* stop;
+  size_t n_stop;
+  /* Reasoning (FATHOM_REASONING_*, default NONE): with SPLIT*, text between the tags goes to
+   * on_reasoning (same user_data; called with the token that completed it, token -1 at the end)
+   * and never to on_token, which then receives only the answer, still once per token. A non-zero
+   * return from on_reasoning stops the generation like one from on_token. The tags are dropped;
+   * stop strings see the text with them. */
+  fathom_token_callback on_reasoning; /* NULL: reasoning is dropped */
+  const char* reasoning_open_tag;     /* NULL: "<think>" */
+  const char* reasoning_close_tag;    /* NULL: "</think>" */
+  uint8_t reasoning;
+  /* 1: also evaluate the last generated token when generation ended by max_tokens, a stop string
+   * or the callback, so the session's logits predict the next one: an empty prompt then continues
+   * where one longer generation would have gone (use it before saving the state). Default 0. */
+  uint8_t evaluate_last;
+  uint8_t reserved2[6]; /* 0 */
 } fathom_generate_params;
 
 FATHOM_API fathom_status fathom_generate_default_params(fathom_generate_params* params);
@@ -260,6 +345,24 @@ FATHOM_API fathom_status fathom_session_generate(fathom_session* session, const 
                                                  const fathom_generate_params* params,
                                                  int32_t* out_tokens, size_t capacity,
                                                  size_t* out_n_tokens, int32_t* out_stop_reason);
+/* ---- session state ---- */
+
+/* A session's state: its tokens, KV cache, last logits and sampler RNG, as one checksummed image
+ * (docs/SESSIONS.md). Restoring needs the same model (checked by a fingerprint: otherwise
+ * FAILED_PRECONDITION) and a context that holds the saved tokens (CONTEXT_FULL); a corrupted or
+ * truncated image gives DATA_LOSS and leaves the session as it was. */
+/* Two-phase: with buf == NULL *out_size is set to the image's size (OK); a buffer smaller than
+ * that gives RESOURCE_EXHAUSTED with *out_size set; otherwise the image is written to buf and
+ * *out_size is its size. */
+FATHOM_API fathom_status fathom_session_save_state(const fathom_session* session, void* buf,
+                                                   size_t capacity, size_t* out_size);
+FATHOM_API fathom_status fathom_session_load_state(fathom_session* session, const void* data,
+                                                   size_t size);
+/* The same image in a file (written atomically: a temporary file, then a rename). */
+FATHOM_API fathom_status fathom_session_save_state_file(const fathom_session* session,
+                                                        const char* path);
+FATHOM_API fathom_status fathom_session_load_state_file(fathom_session* session, const char* path);
+
 /* Asks the evaluate or generate running now (on another thread, or the one calling a token
  * callback) to stop; it returns CANCELLED. A cancel while nothing runs has no effect. Safe from any
  * thread as long as the session is not being freed. */
@@ -274,6 +377,19 @@ typedef struct fathom_sampler_params {
   int32_t top_k;      /* <= 0: disabled */
   float top_p;        /* >= 1: disabled */
   uint32_t reserved;  /* 0; keeps the struct free of padding */
+  /* -- added in ABI 0 revision 1 (older callers' smaller struct_size gets the defaults) -- */
+  float min_p;             /* keep tokens with p >= min_p * p(best); <= 0 disables (0.05) */
+  float typical_p;         /* locally typical sampling; >= 1 disables (1) */
+  int32_t penalty_last_n;  /* tokens of fathom_sampler_accept's history the penalties see; 0 off,
+                              -1 all (64) */
+  float repeat_penalty;    /* a seen token's logit is divided by it when positive, multiplied
+                              when negative; 1 disables (1) */
+  float frequency_penalty; /* minus count * this for a seen token (0) */
+  float presence_penalty;  /* minus this for a seen token (0) */
+  const fathom_logit_bias* logit_bias; /* n_logit_bias entries, copied; NULL: none */
+  size_t n_logit_bias;
+  const int32_t* order; /* n_order FATHOM_SAMPLER_* stages, copied; NULL/0: the default order */
+  size_t n_order;
 } fathom_sampler_params;
 
 FATHOM_API fathom_status fathom_sampler_default_params(fathom_sampler_params* params);
@@ -286,6 +402,11 @@ FATHOM_API fathom_status fathom_sampler_sample(fathom_sampler* sampler, const fl
                                                int32_t n_vocab, int32_t* out_token);
 /* Restarts the sampler's random sequence from seed. */
 FATHOM_API fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed);
+/* Appends a token to the history the penalties look at (prompt and generated tokens alike);
+ * sampling does not do it by itself. */
+FATHOM_API fathom_status fathom_sampler_accept(fathom_sampler* sampler, int32_t token);
+/* Empties that history. */
+FATHOM_API fathom_status fathom_sampler_clear_history(fathom_sampler* sampler);
 
 /* ---- logging ---- */
 

@@ -2,7 +2,9 @@
 // to status codes plus a thread-local message, and lets no exception cross the boundary.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,8 +58,8 @@ static_assert(std::is_standard_layout_v<fathom_model> &&
 // The parameter structs have no implicit padding (checked on 64-bit targets), so that a field
 // added later always changes sizeof and struct_size tells the layouts apart.
 static_assert(sizeof(void*) != 8 ||
-                  (sizeof(fathom_model_params) == 24 && sizeof(fathom_session_params) == 24 &&
-                   sizeof(fathom_generate_params) == 56 && sizeof(fathom_sampler_params) == 32),
+                  (sizeof(fathom_model_params) == 24 && sizeof(fathom_session_params) == 32 &&
+                   sizeof(fathom_generate_params) == 160 && sizeof(fathom_sampler_params) == 88),
               "a parameter struct has implicit padding");
 
 namespace fathom {
@@ -71,10 +73,11 @@ constexpr uint64_t kDetokenizerMagic = 0xfa7401d3a0de1004ULL;
 
 // Sizes of the first released layout of each parameter struct. When a struct grows, calls that
 // pass one of these older sizes keep working: the fields they lack take their defaults.
+// (Sizes are those of LP64 targets, where the first layouts were released.)
 constexpr size_t kMinModelParamsSize = sizeof(fathom_model_params);
-constexpr size_t kMinSessionParamsSize = sizeof(fathom_session_params);
-constexpr size_t kMinGenerateParamsSize = sizeof(fathom_generate_params);
-constexpr size_t kMinSamplerParamsSize = sizeof(fathom_sampler_params);
+constexpr size_t kMinSessionParamsSize = offsetof(fathom_session_params, context_overflow);
+constexpr size_t kMinGenerateParamsSize = offsetof(fathom_generate_params, min_p);
+constexpr size_t kMinSamplerParamsSize = offsetof(fathom_sampler_params, min_p);
 
 thread_local std::string last_error;
 
@@ -252,10 +255,12 @@ void Destroy(const char* fn, Handle* handle, uint64_t magic, const char* kind) n
 }
 
 // Copies caller parameters over `defaults`, honouring struct_size (older, smaller layouts).
+// Only the sizes of released layouts are accepted: the first one and the current one (a revision
+// in between would be added here).
 template <typename Params>
 Params ReadParams(const Params* params, Params defaults, size_t min_size, const char* name) {
   if (params == nullptr) return defaults;
-  if (params->struct_size < min_size || params->struct_size > sizeof(Params)) {
+  if (params->struct_size != min_size && params->struct_size != sizeof(Params)) {
     Failf(FATHOM_STATUS_INVALID_ARGUMENT,
           "%s.struct_size is %zu, expected %zu (fill it with the matching fathom_*_default_params)",
           name, params->struct_size, sizeof(Params));
@@ -283,6 +288,8 @@ fathom_session_params DefaultSessionParams() {
   p.n_ctx = o.n_ctx;
   p.n_threads = o.n_threads;
   p.n_batch = o.n_batch;
+  p.context_overflow = static_cast<int32_t>(o.context_overflow);
+  p.n_keep = o.n_keep;
   return p;
 }
 
@@ -296,6 +303,14 @@ fathom_generate_params DefaultGenerateParams() {
   p.top_p = o.sampler.top_p;
   p.max_tokens = o.max_tokens;
   p.stop_at_eog = o.stop_at_eos ? 1 : 0;
+  p.min_p = o.sampler.min_p;
+  p.typical_p = o.sampler.typical_p;
+  p.penalty_last_n = o.sampler.penalty_last_n;
+  p.repeat_penalty = o.sampler.repeat_penalty;
+  p.frequency_penalty = o.sampler.frequency_penalty;
+  p.presence_penalty = o.sampler.presence_penalty;
+  p.reasoning = static_cast<uint8_t>(o.reasoning);
+  p.evaluate_last = o.evaluate_last ? 1 : 0;
   return p;
 }
 
@@ -307,7 +322,103 @@ fathom_sampler_params DefaultSamplerParams() {
   p.temperature = o.temperature;
   p.top_k = o.top_k;
   p.top_p = o.top_p;
+  p.min_p = o.min_p;
+  p.typical_p = o.typical_p;
+  p.penalty_last_n = o.penalty_last_n;
+  p.repeat_penalty = o.repeat_penalty;
+  p.frequency_penalty = o.frequency_penalty;
+  p.presence_penalty = o.presence_penalty;
   return p;
+}
+
+// The sampler chain's settings shared by fathom_sampler_params and fathom_generate_params.
+struct ChainParams {
+  uint64_t seed;
+  float temperature;
+  int32_t top_k;
+  float top_p;
+  float min_p;
+  float typical_p;
+  int32_t penalty_last_n;
+  float repeat_penalty;
+  float frequency_penalty;
+  float presence_penalty;
+  const fathom_logit_bias* logit_bias;
+  size_t n_logit_bias;
+  const int32_t* order;
+  size_t n_order;
+};
+
+template <typename Params>
+ChainParams Chain(const Params& p, const int32_t* order, size_t n_order) {
+  return {p.seed,
+          p.temperature,
+          p.top_k,
+          p.top_p,
+          p.min_p,
+          p.typical_p,
+          p.penalty_last_n,
+          p.repeat_penalty,
+          p.frequency_penalty,
+          p.presence_penalty,
+          p.logit_bias,
+          p.n_logit_bias,
+          order,
+          n_order};
+}
+
+// Checks and converts the chain settings (the arrays are copied).
+SamplerOptions ToSamplerOptions(const ChainParams& p) {
+  SamplerOptions o;
+  o.seed = p.seed;
+  o.temperature = p.temperature;
+  o.top_k = p.top_k;
+  o.top_p = p.top_p;
+  o.min_p = p.min_p;
+  o.typical_p = p.typical_p;
+  Require(p.penalty_last_n >= -1, "penalty_last_n must be >= -1");
+  o.penalty_last_n = p.penalty_last_n;
+  o.repeat_penalty = p.repeat_penalty;
+  o.frequency_penalty = p.frequency_penalty;
+  o.presence_penalty = p.presence_penalty;
+  for (float v : {p.temperature, p.top_p, p.min_p, p.typical_p, p.repeat_penalty,
+                  p.frequency_penalty, p.presence_penalty}) {
+    Require(!std::isnan(v), "a sampler parameter is NaN");
+  }
+  Require(p.repeat_penalty > 0.0f, "repeat_penalty must be > 0");
+  Require(p.logit_bias != nullptr || p.n_logit_bias == 0, "logit_bias is NULL");
+  Require(p.n_logit_bias <= (size_t{1} << 24), "too many logit_bias entries");
+  o.logit_bias.reserve(p.n_logit_bias);
+  for (size_t i = 0; i < p.n_logit_bias; ++i) {
+    Require(p.logit_bias[i].token >= 0, "a logit_bias token is negative");
+    Require(!std::isnan(p.logit_bias[i].bias), "a logit_bias value is NaN");
+    o.logit_bias.emplace_back(p.logit_bias[i].token, p.logit_bias[i].bias);
+  }
+  if (p.n_order > 0) {
+    Require(p.order != nullptr, "the sampler order is NULL");
+    Require(p.n_order <= 64, "the sampler order has more than 64 stages");
+    o.order.clear();
+    for (size_t i = 0; i < p.n_order; ++i) {
+      if (p.order[i] < FATHOM_SAMPLER_PENALTIES || p.order[i] > FATHOM_SAMPLER_TEMPERATURE) {
+        Failf(FATHOM_STATUS_INVALID_ARGUMENT, "sampler stage %d is not one of FATHOM_SAMPLER_*",
+              p.order[i]);
+      }
+      o.order.push_back(static_cast<SamplerStage>(p.order[i]));
+    }
+  }
+  return o;
+}
+
+// Copies `capacity`-checked bytes out for a two-phase query (*out_size is always set).
+void CopyOut(const std::string& data, void* buf, size_t capacity, size_t* out_size,
+             const char* what) {
+  *out_size = data.size();
+  if (buf == nullptr) return;
+  if (capacity < data.size()) {
+    Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED, "the %s needs %zu bytes, the buffer holds %zu", what,
+          data.size(), capacity);
+  }
+  std::memcpy(buf, data.data(), data.size());
 }
 
 // The C++ API checks the ids themselves; here only the pointer and the count.
@@ -641,11 +752,17 @@ fathom_status fathom_session_create(const fathom_model* model, const fathom_sess
     Require(p.n_batch >= 0, "n_batch must be >= 0");
     Require(p.mtp <= 1, "mtp must be 0 or 1");
     for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
+    Require(p.context_overflow == FATHOM_CONTEXT_OVERFLOW_ERROR ||
+                p.context_overflow == FATHOM_CONTEXT_OVERFLOW_SHIFT,
+            "context_overflow must be one of FATHOM_CONTEXT_OVERFLOW_*");
+    Require(p.n_keep >= 0, "n_keep must be >= 0");
     SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.n_threads = p.n_threads;
     options.n_batch = p.n_batch;
     options.mtp = p.mtp != 0;
+    options.context_overflow = static_cast<ContextOverflow>(p.context_overflow);
+    options.n_keep = p.n_keep;
     auto handle = std::make_unique<fathom_session>();
     handle->magic = kSessionMagic;
     handle->session = Take(Session::Create(model->model, options));
@@ -681,6 +798,47 @@ fathom_status fathom_session_evaluate(fathom_session* session, const int32_t* to
     RequireTokens(tokens, n_tokens);
     Check(s.Evaluate(std::vector<int32_t>(tokens, tokens + n_tokens), all_logits != 0));
   });
+}
+
+fathom_status fathom_session_evaluate_reusing_prefix(fathom_session* session, const int32_t* tokens,
+                                                     size_t n_tokens) {
+  return Guard(__func__, [&] {
+    Session& s = GetSession(session);
+    RequireTokens(tokens, n_tokens);
+    Require(n_tokens > 0, "n_tokens must be > 0");
+    Check(s.EvaluateReusingPrefix(std::vector<int32_t>(tokens, tokens + n_tokens)));
+  });
+}
+
+fathom_status fathom_session_tokens(const fathom_session* session, int32_t* tokens, size_t capacity,
+                                    size_t* out_n_tokens) {
+  return Guard(__func__, [&] {
+    Require(out_n_tokens != nullptr, "out_n_tokens is NULL");
+    const std::vector<int32_t>& ids = GetSession(session).tokens();
+    *out_n_tokens = ids.size();
+    if (tokens == nullptr) return;
+    if (capacity < ids.size()) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED, "the session holds %zu tokens, the buffer %zu",
+            ids.size(), capacity);
+    }
+    std::copy(ids.begin(), ids.end(), tokens);
+  });
+}
+
+int64_t fathom_session_n_evaluated(const fathom_session* session) {
+  return GuardValue<int64_t>(__func__, -1, [&] { return GetSession(session).n_evaluated(); });
+}
+
+int64_t fathom_session_n_shifted(const fathom_session* session) {
+  return GuardValue<int64_t>(__func__, -1, [&] { return GetSession(session).n_shifted(); });
+}
+
+int64_t fathom_session_kv_cache_bytes(const fathom_session* session) {
+  return GuardValue<int64_t>(__func__, -1, [&] { return GetSession(session).kv_cache_bytes(); });
+}
+
+int64_t fathom_session_memory_bytes(const fathom_session* session) {
+  return GuardValue<int64_t>(__func__, -1, [&] { return GetSession(session).memory_bytes(); });
 }
 
 int32_t fathom_session_n_logits(const fathom_session* session) {
@@ -749,19 +907,42 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
                                                 kMinGenerateParamsSize, "fathom_generate_params");
     Require(p.max_tokens >= 0, "max_tokens must be >= 0");
     for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
+    for (uint8_t r : p.reserved2) Require(r == 0, "reserved2 must be 0");
     Require(out_tokens == nullptr || capacity >= static_cast<size_t>(p.max_tokens),
             "out_tokens must hold max_tokens tokens");
+    Require(p.stop_at_eog <= 1 && p.evaluate_last <= 1, "stop_at_eog and evaluate_last are 0 or 1");
+    Require(p.reasoning <= FATHOM_REASONING_SPLIT_START_INSIDE,
+            "reasoning must be one of FATHOM_REASONING_*");
 
     GenerateOptions options;
     options.max_tokens = p.max_tokens;
-    options.sampler.temperature = p.temperature;
-    options.sampler.top_k = p.top_k;
-    options.sampler.top_p = p.top_p;
-    options.sampler.seed = p.seed;
+    options.sampler = ToSamplerOptions(Chain(p, p.sampler_order, p.n_sampler_order));
+    for (const auto& [token, bias] : options.sampler.logit_bias) {
+      if (token >= s.n_vocab()) {
+        Failf(FATHOM_STATUS_INVALID_ARGUMENT, "logit_bias token %d is outside the vocabulary (%d)",
+              token, s.n_vocab());
+      }
+    }
     options.stop_at_eos = p.stop_at_eog != 0;
+    options.evaluate_last = p.evaluate_last != 0;
+    Require(p.stop != nullptr || p.n_stop == 0, "stop is NULL");
+    Require(p.n_stop <= 1024, "more than 1024 stop strings");
+    for (size_t i = 0; i < p.n_stop; ++i) {
+      Require(p.stop[i] != nullptr, "a stop string is NULL");
+      Require(p.stop[i][0] != '\0', "a stop string is empty");
+      options.stop.emplace_back(p.stop[i]);
+    }
+    options.reasoning = static_cast<ReasoningMode>(p.reasoning);
+    if (p.reasoning_open_tag != nullptr) options.reasoning_open_tag = p.reasoning_open_tag;
+    if (p.reasoning_close_tag != nullptr) options.reasoning_close_tag = p.reasoning_close_tag;
     if (p.on_token != nullptr) {
       options.on_token = [&p](int32_t token, const std::string& piece) {
         return p.on_token(p.user_data, token, piece.c_str(), piece.size()) == 0;
+      };
+    }
+    if (p.on_reasoning != nullptr) {
+      options.on_reasoning = [&p](int32_t token, const std::string& piece) {
+        return p.on_reasoning(p.user_data, token, piece.c_str(), piece.size()) == 0;
       };
     }
 
@@ -783,6 +964,40 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
   });
 }
 
+fathom_status fathom_session_save_state(const fathom_session* session, void* buf, size_t capacity,
+                                        size_t* out_size) {
+  return Guard(__func__, [&] {
+    Require(out_size != nullptr, "out_size is NULL");
+    *out_size = 0;
+    const Session& s = GetSession(session);
+    CopyOut(Take(s.SaveState()), buf, capacity, out_size, "session state");
+  });
+}
+
+fathom_status fathom_session_load_state(fathom_session* session, const void* data, size_t size) {
+  return Guard(__func__, [&] {
+    Session& s = GetSession(session);
+    Require(data != nullptr || size == 0, "data is NULL");
+    Check(s.LoadState(std::string_view(static_cast<const char*>(data), size)));
+  });
+}
+
+fathom_status fathom_session_save_state_file(const fathom_session* session, const char* path) {
+  return Guard(__func__, [&] {
+    const Session& s = GetSession(session);
+    Require(path != nullptr, "path is NULL");
+    Check(s.SaveStateToFile(path));
+  });
+}
+
+fathom_status fathom_session_load_state_file(fathom_session* session, const char* path) {
+  return Guard(__func__, [&] {
+    Session& s = GetSession(session);
+    Require(path != nullptr, "path is NULL");
+    Check(s.LoadStateFromFile(path));
+  });
+}
+
 fathom_status fathom_session_cancel(fathom_session* session) {
   return Guard(__func__, [&] { GetSession(session).Cancel(); });
 }
@@ -801,11 +1016,7 @@ fathom_status fathom_sampler_create(const fathom_sampler_params* params,
     const fathom_sampler_params p =
         ReadParams(params, DefaultSamplerParams(), kMinSamplerParamsSize, "fathom_sampler_params");
     Require(p.reserved == 0, "reserved must be 0");
-    SamplerOptions options;
-    options.temperature = p.temperature;
-    options.top_k = p.top_k;
-    options.top_p = p.top_p;
-    options.seed = p.seed;
+    const SamplerOptions options = ToSamplerOptions(Chain(p, p.order, p.n_order));
     auto handle = std::make_unique<fathom_sampler>();
     handle->magic = kSamplerMagic;
     handle->sampler = std::make_unique<Sampler>(options);
@@ -830,6 +1041,18 @@ fathom_status fathom_sampler_sample(fathom_sampler* sampler, const float* logits
 
 fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed) {
   return Guard(__func__, [&] { GetSampler(sampler).Reseed(seed); });
+}
+
+fathom_status fathom_sampler_accept(fathom_sampler* sampler, int32_t token) {
+  return Guard(__func__, [&] {
+    Sampler& s = GetSampler(sampler);
+    Require(token >= 0, "token must be >= 0");
+    s.Accept(token);
+  });
+}
+
+fathom_status fathom_sampler_clear_history(fathom_sampler* sampler) {
+  return Guard(__func__, [&] { GetSampler(sampler).ClearHistory(); });
 }
 
 // ---- logging --------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ int main(void) {
   FIELD(fathom_session_params, n_batch);
   FIELD(fathom_session_params, mtp);
   FIELD(fathom_session_params, reserved);
+  FIELD(fathom_session_params, context_overflow);
+  FIELD(fathom_session_params, n_keep);
 
   STRUCT(fathom_generate_params);
   FIELD(fathom_generate_params, struct_size);
@@ -42,6 +44,24 @@ int main(void) {
   FIELD(fathom_generate_params, max_tokens);
   FIELD(fathom_generate_params, stop_at_eog);
   FIELD(fathom_generate_params, reserved);
+  FIELD(fathom_generate_params, min_p);
+  FIELD(fathom_generate_params, typical_p);
+  FIELD(fathom_generate_params, penalty_last_n);
+  FIELD(fathom_generate_params, repeat_penalty);
+  FIELD(fathom_generate_params, frequency_penalty);
+  FIELD(fathom_generate_params, presence_penalty);
+  FIELD(fathom_generate_params, logit_bias);
+  FIELD(fathom_generate_params, n_logit_bias);
+  FIELD(fathom_generate_params, sampler_order);
+  FIELD(fathom_generate_params, n_sampler_order);
+  FIELD(fathom_generate_params, stop);
+  FIELD(fathom_generate_params, n_stop);
+  FIELD(fathom_generate_params, on_reasoning);
+  FIELD(fathom_generate_params, reasoning_open_tag);
+  FIELD(fathom_generate_params, reasoning_close_tag);
+  FIELD(fathom_generate_params, reasoning);
+  FIELD(fathom_generate_params, evaluate_last);
+  FIELD(fathom_generate_params, reserved2);
 
   STRUCT(fathom_sampler_params);
   FIELD(fathom_sampler_params, struct_size);
@@ -50,6 +70,20 @@ int main(void) {
   FIELD(fathom_sampler_params, top_k);
   FIELD(fathom_sampler_params, top_p);
   FIELD(fathom_sampler_params, reserved);
+  FIELD(fathom_sampler_params, min_p);
+  FIELD(fathom_sampler_params, typical_p);
+  FIELD(fathom_sampler_params, penalty_last_n);
+  FIELD(fathom_sampler_params, repeat_penalty);
+  FIELD(fathom_sampler_params, frequency_penalty);
+  FIELD(fathom_sampler_params, presence_penalty);
+  FIELD(fathom_sampler_params, logit_bias);
+  FIELD(fathom_sampler_params, n_logit_bias);
+  FIELD(fathom_sampler_params, order);
+  FIELD(fathom_sampler_params, n_order);
+
+  STRUCT(fathom_logit_bias);
+  FIELD(fathom_logit_bias, token);
+  FIELD(fathom_logit_bias, bias);
 
   STRUCT(fathom_chat_message);
   FIELD(fathom_chat_message, role);

@@ -2,9 +2,11 @@
  * paths (NULL and wrong handles, NULL pointers, too-small buffers, bad parameters, a bad model
  * path), and greedy generation on the stories260K fixture against llama.cpp's tokens.
  * Without the fixture the model part is skipped (reported as SKIP), unless CI=true. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fathom.h"
 
@@ -135,6 +137,20 @@ static void TestDefaultParams(void) {
   CHECK_OK(fathom_sampler_default_params(&samp));
   CHECK(samp.struct_size == sizeof(samp));
   CHECK(samp.top_k == 40 && samp.seed == gp.seed && samp.reserved == 0);
+
+  /* Fields added after the first release: the C++ API's defaults. */
+  CHECK(sp.context_overflow == FATHOM_CONTEXT_OVERFLOW_ERROR && sp.n_keep == 0);
+  CHECK(gp.min_p > 0.049f && gp.min_p < 0.051f && gp.typical_p == 1.0f);
+  CHECK(gp.penalty_last_n == 64 && gp.repeat_penalty == 1.0f && gp.frequency_penalty == 0.0f &&
+        gp.presence_penalty == 0.0f);
+  CHECK(gp.logit_bias == NULL && gp.n_logit_bias == 0 && gp.sampler_order == NULL &&
+        gp.n_sampler_order == 0);
+  CHECK(gp.stop == NULL && gp.n_stop == 0 && gp.on_reasoning == NULL);
+  CHECK(gp.reasoning_open_tag == NULL && gp.reasoning_close_tag == NULL);
+  CHECK(gp.reasoning == FATHOM_REASONING_NONE && gp.evaluate_last == 0 && gp.reserved2[0] == 0);
+  CHECK(samp.min_p == gp.min_p && samp.typical_p == 1.0f && samp.penalty_last_n == 64 &&
+        samp.repeat_penalty == 1.0f && samp.logit_bias == NULL && samp.order == NULL &&
+        samp.n_order == 0);
 }
 
 static void TestNullHandles(void) {
@@ -189,9 +205,36 @@ static void TestNullHandles(void) {
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(n == 0);
   CHECK_STATUS(fathom_session_cancel(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_evaluate_reusing_prefix(NULL, &token, 1),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_tokens(NULL, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(fathom_session_n_evaluated(NULL) == -1);
+  CHECK(fathom_session_n_shifted(NULL) == -1);
+  CHECK(fathom_session_kv_cache_bytes(NULL) == -1);
+  CHECK(fathom_session_memory_bytes(NULL) == -1);
+  CHECK(fathom_session_n_mtp_logits(NULL) == -1);
+  CHECK(fathom_session_mtp_first_position(NULL) == -1);
+  CHECK_STATUS(fathom_session_mtp_logits(NULL, 0, &logits, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  {
+    char state[16];
+    n = 7;
+    CHECK_STATUS(fathom_session_save_state(NULL, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(n == 0);
+    CHECK_STATUS(fathom_session_save_state(NULL, state, sizeof(state), &n),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_load_state(NULL, state, sizeof(state)),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_load_state(NULL, NULL, 0), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_save_state_file(NULL, "x.state"), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_load_state_file(NULL, "x.state"), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_save_state_file(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_load_state_file(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  }
 
   CHECK_STATUS(fathom_sampler_sample(NULL, &one_logit, 1, &token), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_reseed(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_accept(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_clear_history(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_create(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
 }
 
@@ -267,6 +310,73 @@ static void TestSampler(void) {
   CHECK_OK(fathom_sampler_default_params(&params));
   params.reserved = 1;
   CHECK_STATUS(fathom_sampler_create(&params, &bad), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* The rest of the chain: penalties over the accepted history, logit bias, order. */
+  {
+    static const fathom_logit_bias kBias[2] = {{2, 10.0f}, {40, 1.0f}}; /* 40: not a column */
+    static const int32_t kOrder[2] = {FATHOM_SAMPLER_TOP_K, FATHOM_SAMPLER_PENALTIES};
+    int32_t bad_order[1] = {FATHOM_SAMPLER_TEMPERATURE + 1};
+    fathom_logit_bias nan_bias;
+    fathom_sampler* chain = NULL;
+    CHECK_OK(fathom_sampler_default_params(&params));
+    params.temperature = 0.0f;
+    params.repeat_penalty = 4.0f;
+    CHECK_OK(fathom_sampler_create(&params, &chain));
+    CHECK_OK(fathom_sampler_sample(chain, kLogits, 5, &token));
+    CHECK(token == 1);
+    CHECK_OK(fathom_sampler_accept(chain, 1)); /* 2.0 / 4 = 0.5: token 4 (1.9) wins */
+    CHECK_OK(fathom_sampler_sample(chain, kLogits, 5, &token));
+    CHECK(token == 4);
+    CHECK_STATUS(fathom_sampler_accept(chain, -1), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_OK(fathom_sampler_clear_history(chain));
+    CHECK_OK(fathom_sampler_sample(chain, kLogits, 5, &token));
+    CHECK(token == 1);
+    fathom_sampler_free(chain);
+    chain = NULL;
+
+    params.repeat_penalty = 1.0f;
+    params.logit_bias = kBias;
+    params.n_logit_bias = 2;
+    params.order = kOrder;
+    params.n_order = 2;
+    CHECK_OK(fathom_sampler_create(&params, &chain));
+    CHECK_OK(fathom_sampler_sample(chain, kLogits, 5, &token));
+    CHECK(token == 2);
+    fathom_sampler_free(chain);
+    chain = (fathom_sampler*)&chain;
+
+    params.n_logit_bias = 3;
+    params.logit_bias = NULL;
+    CHECK_STATUS(fathom_sampler_create(&params, &chain), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(chain == NULL);
+    nan_bias.token = 1;
+    nan_bias.bias = NAN;
+    params.logit_bias = &nan_bias;
+    params.n_logit_bias = 1;
+    CHECK_STATUS(fathom_sampler_create(&params, &chain), FATHOM_STATUS_INVALID_ARGUMENT);
+    params.n_logit_bias = 0;
+    params.order = NULL;
+    CHECK_STATUS(fathom_sampler_create(&params, &chain), FATHOM_STATUS_INVALID_ARGUMENT);
+    params.order = bad_order;
+    params.n_order = 1;
+    CHECK_STATUS(fathom_sampler_create(&params, &chain), FATHOM_STATUS_INVALID_ARGUMENT);
+    params.n_order = 0;
+    params.penalty_last_n = -2;
+    CHECK_STATUS(fathom_sampler_create(&params, &chain), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(chain == NULL);
+
+    /* A caller built against the first layout (struct_size 32, no chain fields): whatever lies
+     * after it is not read, and the missing fields take their defaults. */
+    CHECK_OK(fathom_sampler_default_params(&params));
+    memset((char*)&params + 32, 0xff, sizeof(params) - 32);
+    params.struct_size = 32;
+    params.temperature = 0.0f;
+    CHECK_OK(fathom_sampler_create(&params, &chain));
+    CHECK_OK(fathom_sampler_accept(chain, 1)); /* repeat_penalty defaults to 1: no effect */
+    CHECK_OK(fathom_sampler_sample(chain, kLogits, 5, &token));
+    CHECK(token == 1);
+    fathom_sampler_free(chain);
+  }
 
   /* Default parameters. */
   CHECK_OK(fathom_sampler_create(NULL, &bad));
@@ -541,7 +651,7 @@ static void TestSessionEvaluate(const fathom_model* model) {
   fathom_session_free(session);
 }
 
-typedef struct {
+typedef struct TokenSink {
   fathom_session* session;
   int calls;
   int stop_after;   /* return non-zero at this call (0: never) */
@@ -549,7 +659,22 @@ typedef struct {
   int32_t tokens[64];
   char text[512];
   size_t text_len;
+  struct TokenSink* reasoning; /* OnReasoning appends to this sink's text */
 } TokenSink;
+
+/* Reasoning text: appended to sink->reasoning's text (calls not counted as tokens). */
+static int32_t OnReasoning(void* user_data, int32_t token, const char* piece, size_t piece_len) {
+  TokenSink* sink = ((TokenSink*)user_data)->reasoning;
+  (void)token;
+  if (sink == NULL || piece == NULL || piece[piece_len] != '\0' || piece_len == 0) return 1;
+  if (sink->text_len + piece_len < sizeof(sink->text)) {
+    memcpy(sink->text + sink->text_len, piece, piece_len + 1);
+    sink->text_len += piece_len;
+  }
+  return 0;
+}
+
+static int32_t OnReasoning(void* user_data, int32_t token, const char* piece, size_t piece_len);
 
 static int32_t OnToken(void* user_data, int32_t token, const char* piece, size_t piece_len) {
   TokenSink* sink = (TokenSink*)user_data;
@@ -655,6 +780,281 @@ static void TestGenerate(const fathom_model* model) {
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(fathom_session_position(session) == 0);
 
+  fathom_session_free(session);
+}
+
+/* Sampler chain, stop strings, reasoning, evaluate_last and an old struct_size through generate. */
+static void TestGenerateOptions(const fathom_model* model) {
+  static const char* const kStops[2] = {"never appears", " little"};
+  fathom_session* session = NULL;
+  fathom_generate_params params;
+  TokenSink sink, thoughts;
+  int32_t out[8];
+  size_t n = 0;
+  int32_t stop = -1;
+  fathom_logit_bias ban;
+  int32_t order[2] = {FATHOM_SAMPLER_TEMPERATURE, FATHOM_SAMPLER_TOP_K};
+
+  CHECK_OK(fathom_session_create(model, NULL, &session));
+  if (session == NULL) return;
+  CHECK_OK(fathom_generate_default_params(&params));
+  params.temperature = 0.0f;
+  params.max_tokens = 8;
+
+  /* Stop strings: the text before it, nothing of it or after it. */
+  memset(&sink, 0, sizeof(sink));
+  params.on_token = OnToken;
+  params.user_data = &sink;
+  params.stop = kStops;
+  params.n_stop = 2;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
+  CHECK(stop == FATHOM_STOP_STRING);
+  CHECK(strcmp(sink.text, ", there was a") == 0);
+  CHECK(n >= 4 && n < 8 && memcmp(out, kExpectedIds, n * sizeof(int32_t)) == 0);
+  params.n_stop = 3;
+  params.stop = NULL;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.n_stop = 0;
+
+  /* Logit bias: banning the greedy first token changes it; an id outside the vocabulary. */
+  CHECK_OK(fathom_session_reset(session));
+  ban.token = kExpectedIds[0];
+  ban.bias = -INFINITY;
+  params.logit_bias = &ban;
+  params.n_logit_bias = 1;
+  params.on_token = NULL;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
+  CHECK(n == 8 && out[0] != kExpectedIds[0]);
+  CHECK_OK(fathom_session_reset(session));
+  ban.token = 512;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.n_logit_bias = 0;
+  params.logit_bias = NULL;
+
+  /* A sampler order and penalties are accepted; greedy stays greedy without penalties. */
+  params.sampler_order = order;
+  params.n_sampler_order = 2;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
+  CHECK(n == 8 && memcmp(out, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  order[0] = 17;
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.sampler_order = NULL;
+  params.n_sampler_order = 0;
+  params.presence_penalty = 100.0f;
+  params.penalty_last_n = -1;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
+  CHECK(n == 8); /* "a" (261) is in the prompt: the penalty changes the 4th token */
+  CHECK(out[3] != kExpectedIds[3]);
+  params.presence_penalty = 0.0f;
+  params.penalty_last_n = 64;
+
+  /* Reasoning between two tags (here words of the story, to exercise Generate's path with text
+   * this model writes): thoughts to on_reasoning, the answer to on_token, once per token. */
+  CHECK_OK(fathom_session_reset(session));
+  memset(&sink, 0, sizeof(sink));
+  memset(&thoughts, 0, sizeof(thoughts));
+  params.on_token = OnToken;
+  params.user_data = &sink;
+  params.reasoning = FATHOM_REASONING_SPLIT;
+  params.reasoning_open_tag = "there";
+  params.reasoning_close_tag = "little";
+  params.on_reasoning = OnReasoning;
+  sink.reasoning = &thoughts;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
+  CHECK(n == 8 && stop == FATHOM_STOP_MAX_TOKENS);
+  CHECK(strcmp(sink.text, ",  girl") == 0);
+  CHECK(strcmp(thoughts.text, " was a ") == 0);
+  CHECK(sink.calls == 8);
+  /* The default tags: a prompt that ends with "<think>\n" makes everything reasoning. */
+  {
+    static const char kThinkPrompt[] = "Once upon a time<think>\n";
+    int32_t ids[64];
+    size_t n_ids = 0;
+    CHECK_OK(fathom_tokenize(model, kThinkPrompt, strlen(kThinkPrompt), 1, 0, ids, 64, &n_ids));
+    CHECK_OK(fathom_session_reset(session));
+    memset(&sink, 0, sizeof(sink));
+    memset(&thoughts, 0, sizeof(thoughts));
+    sink.reasoning = &thoughts;
+    params.reasoning_open_tag = NULL;
+    params.reasoning_close_tag = NULL;
+    CHECK_OK(fathom_session_generate(session, ids, n_ids, &params, out, 8, &n, NULL));
+    CHECK(n == 8 && sink.text_len == 0 && thoughts.text_len > 0 && sink.calls == 8);
+  }
+  params.reasoning = 3;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.reasoning = FATHOM_REASONING_NONE;
+  params.on_reasoning = NULL;
+  params.on_token = NULL;
+
+  /* evaluate_last: the logits then predict the next token, and an empty prompt goes on. */
+  CHECK_OK(fathom_session_reset(session));
+  params.max_tokens = 4;
+  params.evaluate_last = 1;
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, NULL));
+  CHECK(n == 4 && fathom_session_position(session) == 9);
+  CHECK_OK(fathom_session_generate(session, NULL, 0, &params, out, 8, &n, NULL));
+  CHECK(n == 4 && memcmp(out, kExpectedIds + 4, 4 * sizeof(int32_t)) == 0);
+  params.evaluate_last = 2;
+  CHECK_STATUS(fathom_session_generate(session, NULL, 0, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  params.evaluate_last = 0;
+  params.reserved2[5] = 1;
+  CHECK_STATUS(fathom_session_generate(session, NULL, 0, &params, out, 8, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* A caller built against the first layout (struct_size 56): the newer fields are not read
+   * (here garbage), they take their defaults. */
+  CHECK_OK(fathom_generate_default_params(&params));
+  memset((char*)&params + 56, 0xff, sizeof(params) - 56);
+  params.struct_size = 56;
+  params.temperature = 0.0f;
+  params.max_tokens = 8;
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
+  CHECK(n == 8 && memcmp(out, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  params.struct_size = 55;
+  CHECK_STATUS(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  fathom_session_free(session);
+}
+
+/* Prefix reuse, the token list, memory, context shift, old session params, state save/load. */
+static void TestSessionFeatures(const fathom_model* model, const char* state_path) {
+  fathom_session* session = NULL;
+  fathom_session* other = NULL;
+  fathom_session_params params;
+  fathom_generate_params gen;
+  int32_t ids[64], first[8], again[8];
+  size_t n = 0, size = 0, needed = 0;
+  const float* a = NULL;
+  const float* b = NULL;
+  int32_t n_vocab = 0;
+  int64_t before;
+  unsigned char* image;
+  unsigned char small[8];
+
+  CHECK_OK(fathom_session_create(model, NULL, &session));
+  if (session == NULL) return;
+  CHECK(fathom_session_kv_cache_bytes(session) > 0);
+  CHECK(fathom_session_memory_bytes(session) >= fathom_session_kv_cache_bytes(session));
+  CHECK(fathom_session_n_evaluated(session) == 0 && fathom_session_n_shifted(session) == 0);
+
+  /* Prefix reuse: only the differing suffix is evaluated. */
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds, 5, 0));
+  CHECK(fathom_session_n_evaluated(session) == 5);
+  memcpy(ids, kPromptIds, sizeof(kPromptIds));
+  memcpy(ids + 5, kExpectedIds, 3 * sizeof(int32_t));
+  CHECK_OK(fathom_session_evaluate_reusing_prefix(session, ids, 8));
+  CHECK(fathom_session_n_evaluated(session) == 8 && fathom_session_position(session) == 8);
+  CHECK_OK(fathom_session_logits(session, -1, &a, &n_vocab));
+  CHECK(a != NULL && ArgMax(a, n_vocab) == kExpectedIds[3]);
+  ids[6] = kExpectedIds[2]; /* differs from position 6 on: 2 tokens run again */
+  CHECK_OK(fathom_session_evaluate_reusing_prefix(session, ids, 8));
+  CHECK(fathom_session_n_evaluated(session) == 10);
+  CHECK_OK(fathom_session_evaluate_reusing_prefix(session, ids, 8)); /* same: the last one */
+  CHECK(fathom_session_n_evaluated(session) == 11);
+  CHECK_STATUS(fathom_session_evaluate_reusing_prefix(session, ids, 0),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_evaluate_reusing_prefix(session, NULL, 3),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* The token list, two-phase. */
+  CHECK_OK(fathom_session_tokens(session, NULL, 0, &n));
+  CHECK(n == 8);
+  CHECK_STATUS(fathom_session_tokens(session, first, 2, &n), FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK(n == 8);
+  CHECK_OK(fathom_session_tokens(session, first, 8, &n));
+  CHECK(n == 8 && memcmp(first, ids, sizeof(first)) == 0);
+  CHECK_STATUS(fathom_session_tokens(session, first, 8, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* State: two-phase save; a new session restored from it predicts the same. */
+  CHECK_OK(fathom_session_reset(session));
+  CHECK_OK(fathom_session_evaluate(session, kPromptIds, 5, 0));
+  CHECK_OK(fathom_session_save_state(session, NULL, 0, &size));
+  CHECK(size > 0);
+  CHECK_STATUS(fathom_session_save_state(session, small, sizeof(small), &needed),
+               FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK(needed == size);
+  CHECK_STATUS(fathom_session_save_state(session, NULL, 0, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  image = (unsigned char*)malloc(size);
+  CHECK(image != NULL);
+  if (image == NULL) return;
+  CHECK_OK(fathom_session_save_state(session, image, size, &needed));
+  CHECK(needed == size);
+  CHECK_OK(fathom_session_create(model, NULL, &other));
+  CHECK_STATUS(fathom_session_load_state(other, NULL, 4), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_load_state(other, image, 0), FATHOM_STATUS_DATA_LOSS);
+  CHECK_STATUS(fathom_session_load_state(other, image, size / 2), FATHOM_STATUS_DATA_LOSS);
+  image[size - 3] ^= 0x40; /* a flipped bit in the data: the checksum finds it */
+  CHECK_STATUS(fathom_session_load_state(other, image, size), FATHOM_STATUS_DATA_LOSS);
+  CHECK(fathom_session_position(other) == 0);
+  image[size - 3] ^= 0x40;
+  CHECK_OK(fathom_session_load_state(other, image, size));
+  CHECK(fathom_session_position(other) == 5);
+  CHECK_OK(fathom_session_logits(session, -1, &a, &n_vocab));
+  CHECK_OK(fathom_session_logits(other, -1, &b, NULL));
+  CHECK(a != NULL && b != NULL && memcmp(a, b, (size_t)n_vocab * sizeof(float)) == 0);
+  CHECK_OK(fathom_generate_default_params(&gen));
+  gen.temperature = 0.0f;
+  gen.max_tokens = 8;
+  CHECK_OK(fathom_session_generate(other, NULL, 0, &gen, again, 8, &n, NULL));
+  CHECK(n == 8 && memcmp(again, kExpectedIds, sizeof(kExpectedIds)) == 0);
+
+  /* The same through a file; a missing file is an error. */
+  CHECK_OK(fathom_session_save_state_file(session, state_path));
+  CHECK_OK(fathom_session_reset(other));
+  CHECK_OK(fathom_session_load_state_file(other, state_path));
+  CHECK(fathom_session_position(other) == 5);
+  remove(state_path);
+  CHECK(fathom_session_load_state_file(other, state_path) != FATHOM_STATUS_OK);
+  CHECK_ERROR_MESSAGE();
+  CHECK(fathom_session_save_state_file(session, "/nonexistent/dir/x.state") != FATHOM_STATUS_OK);
+  free(image);
+  fathom_session_free(other);
+  other = NULL;
+
+  /* Context shift: a 16-token context generates 40 tokens. */
+  CHECK_OK(fathom_session_default_params(&params));
+  params.n_ctx = 16;
+  params.context_overflow = FATHOM_CONTEXT_OVERFLOW_SHIFT;
+  params.n_keep = 1;
+  CHECK_OK(fathom_session_create(model, &params, &other));
+  if (other != NULL) {
+    int32_t many[40];
+    gen.max_tokens = 40;
+    gen.stop_at_eog = 0;
+    before = fathom_session_n_shifted(other);
+    CHECK_OK(fathom_session_generate(other, kPromptIds, 5, &gen, many, 40, &n, NULL));
+    CHECK(n == 40 && fathom_session_n_shifted(other) > before);
+    CHECK(memcmp(many, kExpectedIds, sizeof(kExpectedIds)) == 0);
+    fathom_session_free(other);
+    other = (fathom_session*)&other;
+  }
+  params.n_keep = 16;
+  CHECK_STATUS(fathom_session_create(model, &params, &other), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(other == NULL);
+  params.n_keep = -1;
+  CHECK_STATUS(fathom_session_create(model, &params, &other), FATHOM_STATUS_INVALID_ARGUMENT);
+  params.n_keep = 0;
+  params.context_overflow = 2;
+  CHECK_STATUS(fathom_session_create(model, &params, &other), FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* The first layout of fathom_session_params (struct_size 24): overflow policy ERROR. */
+  CHECK_OK(fathom_session_default_params(&params));
+  memset((char*)&params + 24, 0xff, sizeof(params) - 24);
+  params.struct_size = 24;
+  params.n_ctx = 8;
+  CHECK_OK(fathom_session_create(model, &params, &other));
+  if (other != NULL) {
+    int32_t nine[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    CHECK_STATUS(fathom_session_evaluate(other, nine, 9, 0), FATHOM_STATUS_CONTEXT_FULL);
+    fathom_session_free(other);
+  }
   fathom_session_free(session);
 }
 
@@ -775,6 +1175,9 @@ int main(void) {
     TestChatTemplate(model);
     TestSessionEvaluate(model);
     TestGenerate(model);
+    TestGenerateOptions(model);
+    snprintf(json_path, sizeof(json_path), "capi_test_%ld.state", (long)time(NULL));
+    TestSessionFeatures(model, json_path);
     TestWrongHandles(model); /* frees the model */
   }
   snprintf(model_path, sizeof(model_path), "%s/deepseek/v3-tiny", dir);
