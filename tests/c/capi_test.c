@@ -971,6 +971,7 @@ static void TestSessionFeatures(const fathom_model* model, const char* state_pat
   CHECK_OK(fathom_session_tokens(session, first, 8, &n));
   CHECK(n == 8 && memcmp(first, ids, sizeof(first)) == 0);
   CHECK_STATUS(fathom_session_tokens(session, first, 8, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_tokens(session, first, 0, &n), FATHOM_STATUS_RESOURCE_EXHAUSTED);
 
   /* State: two-phase save; a new session restored from it predicts the same. */
   CHECK_OK(fathom_session_reset(session));
@@ -981,6 +982,11 @@ static void TestSessionFeatures(const fathom_model* model, const char* state_pat
                FATHOM_STATUS_RESOURCE_EXHAUSTED);
   CHECK(needed == size);
   CHECK_STATUS(fathom_session_save_state(session, NULL, 0, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_save_state(session, small, 0, &needed),
+               FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK(needed == size);
+  CHECK_STATUS(fathom_session_save_state_file(session, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_load_state_file(session, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
   image = (unsigned char*)malloc(size);
   CHECK(image != NULL);
   if (image == NULL) return;
@@ -1076,6 +1082,15 @@ static void TestWrongHandles(fathom_model* model) {
   CHECK_STATUS(fathom_session_evaluate((fathom_session*)(void*)sampler, &token, 1, 0),
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_sample((fathom_sampler*)(void*)session, &logit, 1, &token),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_accept((fathom_sampler*)(void*)model, 1),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_save_state_file((const fathom_session*)(void*)sampler, "x.state"),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_load_state((fathom_session*)(void*)model, &token, 4),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(fathom_session_n_evaluated((const fathom_session*)(void*)sampler) == -1);
+  CHECK_STATUS(fathom_session_evaluate_reusing_prefix((fathom_session*)(void*)model, &token, 1),
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_session_create((const fathom_model*)(void*)session, NULL, &other),
                FATHOM_STATUS_INVALID_ARGUMENT);
