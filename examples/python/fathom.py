@@ -5,6 +5,12 @@ wrapper.
     with fathom.Model("stories260K.gguf") as model:
         for text in model.generate("Once upon a time", max_tokens=64, temperature=0):
             print(text, end="", flush=True)
+        for piece in model.chat([{"role": "user", "content": "Hi"}]):  # the model's template
+            print(piece, end="")  # piece.reasoning: True for <think> text of reasoning models
+
+Generation runs fathom_session_generate on a worker thread and hands its pieces over as they come,
+so every option of the C ABI (sampler chain, stop strings, reasoning) applies; leaving the loop
+early stops the generation.
 
 The shared library is found through $FATHOM_LIBRARY (a path), else the system's search path
 (libfathom.so.0). Errors raise fathom.Error with the status code and fathom_last_error().
@@ -13,13 +19,19 @@ The shared library is found through $FATHOM_LIBRARY (a path), else the system's 
 import ctypes
 import ctypes.util
 import os
+import queue
+import threading
 
-__all__ = ["Error", "Model", "Session", "abi_version", "version", "set_log_callback",
+__all__ = ["Error", "Model", "Session", "Piece", "abi_version", "version", "set_log_callback",
            "set_log_level", "LOG_DEBUG", "LOG_INFO", "LOG_WARN", "LOG_ERROR", "LOG_NONE"]
 
 ABI_VERSION = 0  # the FATHOM_ABI_VERSION this module was written for
 STATUS_OK = 0
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE = range(5)
+STOP_MAX_TOKENS, STOP_EOG, STOP_CALLBACK, STOP_CANCELLED, STOP_CONTEXT_FULL, STOP_STRING = range(6)
+REASONING_NONE, REASONING_SPLIT, REASONING_SPLIT_START_INSIDE = range(3)
+SAMPLER_STAGES = {"penalties": 0, "top_k": 1, "typical_p": 2, "top_p": 3, "min_p": 4,
+                  "temperature": 5}
 
 
 def _load_library():
@@ -45,12 +57,38 @@ class ModelParams(_c.Structure):
 
 class SessionParams(_c.Structure):
     _fields_ = [("struct_size", _c.c_size_t), ("n_ctx", _c.c_int32), ("n_threads", _c.c_int32),
-                ("n_batch", _c.c_int32), ("mtp", _c.c_uint8), ("reserved", _c.c_uint8 * 3)]
+                ("n_batch", _c.c_int32), ("mtp", _c.c_uint8), ("reserved", _c.c_uint8 * 3),
+                ("context_overflow", _c.c_int32), ("n_keep", _c.c_int32)]
+
+
+class LogitBias(_c.Structure):
+    _fields_ = [("token", _c.c_int32), ("bias", _c.c_float)]
+
+
+# The sampler chain's fields after the first four, shared by both parameter structs.
+_CHAIN_FIELDS = [("min_p", _c.c_float), ("typical_p", _c.c_float),
+                 ("penalty_last_n", _c.c_int32), ("repeat_penalty", _c.c_float),
+                 ("frequency_penalty", _c.c_float), ("presence_penalty", _c.c_float),
+                 ("logit_bias", _c.POINTER(LogitBias)), ("n_logit_bias", _c.c_size_t)]
 
 
 class SamplerParams(_c.Structure):
     _fields_ = [("struct_size", _c.c_size_t), ("seed", _c.c_uint64), ("temperature", _c.c_float),
-                ("top_k", _c.c_int32), ("top_p", _c.c_float), ("reserved", _c.c_uint32)]
+                ("top_k", _c.c_int32), ("top_p", _c.c_float), ("reserved", _c.c_uint32)
+                ] + _CHAIN_FIELDS + [("order", _c.POINTER(_c.c_int32)), ("n_order", _c.c_size_t)]
+
+
+class GenerateParams(_c.Structure):
+    _fields_ = [("struct_size", _c.c_size_t), ("seed", _c.c_uint64),
+                ("on_token", TOKEN_CALLBACK), ("user_data", _c.c_void_p),
+                ("temperature", _c.c_float), ("top_k", _c.c_int32), ("top_p", _c.c_float),
+                ("max_tokens", _c.c_int32), ("stop_at_eog", _c.c_uint8),
+                ("reserved", _c.c_uint8 * 7)] + _CHAIN_FIELDS + [
+                ("sampler_order", _c.POINTER(_c.c_int32)), ("n_sampler_order", _c.c_size_t),
+                ("stop", _c.POINTER(_c.c_char_p)), ("n_stop", _c.c_size_t),
+                ("on_reasoning", TOKEN_CALLBACK), ("reasoning_open_tag", _c.c_char_p),
+                ("reasoning_close_tag", _c.c_char_p), ("reasoning", _c.c_uint8),
+                ("evaluate_last", _c.c_uint8), ("reserved2", _c.c_uint8 * 6)]
 
 
 def _declare(name, restype, *argtypes):
@@ -100,6 +138,24 @@ _session_evaluate = _declare("fathom_session_evaluate", _i32, _p, _c.POINTER(_i3
 _session_logits = _declare("fathom_session_logits", _i32, _p, _i32,
                            _c.POINTER(_c.POINTER(_c.c_float)), _c.POINTER(_i32))
 _session_cancel = _declare("fathom_session_cancel", _i32, _p)
+_session_evaluate_reusing_prefix = _declare("fathom_session_evaluate_reusing_prefix", _i32, _p,
+                                            _c.POINTER(_i32), _size)
+_session_tokens = _declare("fathom_session_tokens", _i32, _p, _c.POINTER(_i32), _size,
+                           _c.POINTER(_size))
+_session_int64 = {name: _declare("fathom_session_" + name, _i64, _p) for name in [
+    "n_evaluated", "n_shifted", "kv_cache_bytes", "memory_bytes"]}
+_generate_default_params = _declare("fathom_generate_default_params", _i32,
+                                    _c.POINTER(GenerateParams))
+_session_generate = _declare("fathom_session_generate", _i32, _p, _c.POINTER(_i32), _size,
+                             _c.POINTER(GenerateParams), _c.POINTER(_i32), _size,
+                             _c.POINTER(_size), _c.POINTER(_i32))
+_session_save_state = _declare("fathom_session_save_state", _i32, _p, _p, _size,
+                               _c.POINTER(_size))
+_session_load_state = _declare("fathom_session_load_state", _i32, _p, _c.c_char_p, _size)
+_session_save_state_file = _declare("fathom_session_save_state_file", _i32, _p, _c.c_char_p)
+_session_load_state_file = _declare("fathom_session_load_state_file", _i32, _p, _c.c_char_p)
+_chat_apply_template = _declare("fathom_chat_apply_template", _i32, _p, _p, _size, _u8,
+                                _c.c_char_p, _size, _c.POINTER(_size))
 _sampler_default_params = _declare("fathom_sampler_default_params", _i32,
                                    _c.POINTER(SamplerParams))
 _sampler_create = _declare("fathom_sampler_create", _i32, _c.POINTER(SamplerParams),
@@ -107,6 +163,11 @@ _sampler_create = _declare("fathom_sampler_create", _i32, _c.POINTER(SamplerPara
 _sampler_free = _declare("fathom_sampler_free", None, _p)
 _sampler_sample = _declare("fathom_sampler_sample", _i32, _p, _c.POINTER(_c.c_float), _i32,
                            _c.POINTER(_i32))
+_sampler_accept = _declare("fathom_sampler_accept", _i32, _p, _i32)
+
+
+class ChatMessage(_c.Structure):
+    _fields_ = [("role", _c.c_char_p), ("content", _c.c_char_p)]
 _set_log_callback = _declare("fathom_set_log_callback", None, LOG_CALLBACK, _p)
 _set_log_level = _declare("fathom_set_log_level", _i32, _i32)
 
@@ -187,22 +248,29 @@ class Model:
         """The model's chat template (Jinja text); "" when it has none."""
         return _model_chat_template(self._handle).decode("utf-8", "replace")
 
-    def chat(self, messages, **generate_options):
-        """Yields the assistant's reply to `messages` ([{"role": ..., "content": ...}]), rendered
-        with the model's chat template (needs the jinja2 package, and a model with a template)."""
-        template = self.chat_template
-        if not template:
-            raise Error(9, "the model has no chat template")
-        import jinja2  # only chat needs it
-        environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
-        environment.globals["raise_exception"] = lambda message: (_ for _ in ()).throw(
-            Error(3, message))
-        # The template writes the special tokens (BOS, role markers) itself.
-        prompt = environment.from_string(template).render(
-            messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
+    def apply_chat_template(self, messages, add_generation_prompt=True):
+        """The prompt text for `messages` ([{"role": ..., "content": ...}]), rendered with the
+        model's chat template (fathom_chat_apply_template; Error FAILED_PRECONDITION without
+        one)."""
+        encoded = [(m["role"].encode("utf-8"), m["content"].encode("utf-8")) for m in messages]
+        array = (ChatMessage * max(len(encoded), 1))(*[ChatMessage(r, c) for r, c in encoded])
+        n = _size()
+        _check(_chat_apply_template(self._handle, _c.cast(array, _p), len(encoded),
+                                    add_generation_prompt, None, 0, _c.byref(n)))
+        buf = _c.create_string_buffer(n.value + 1)
+        _check(_chat_apply_template(self._handle, _c.cast(array, _p), len(encoded),
+                                    add_generation_prompt, buf, n.value + 1, _c.byref(n)))
+        return buf.raw[:n.value].decode("utf-8")
+
+    def chat(self, messages, reasoning=REASONING_SPLIT, **generate_options):
+        """Yields the assistant's reply to `messages` piece by piece (Piece: a str whose
+        .reasoning tells thoughts between <think> and </think> from the answer), in a new
+        session. The prompt comes from the model's chat template, which writes the special
+        tokens (BOS, role markers) itself."""
+        prompt = self.apply_chat_template(messages, add_generation_prompt=True)
         with self.session() as session:
-            yield from session.generate(self.tokenize(prompt, add_bos=True, parse_special=True),
-                                        **generate_options)
+            yield from session.generate(self.tokenize(prompt, add_bos=False, parse_special=True),
+                                        reasoning=reasoning, **generate_options)
 
     def __getattr__(self, name):  # n_vocab, n_ctx_train, kv_bytes_per_token, token_eos, ...
         if name in _model_ints:
@@ -232,25 +300,41 @@ class Model:
         finally:
             _free(text)
 
-    def session(self, n_ctx=0, n_threads=0):
-        return Session(self, n_ctx=n_ctx, n_threads=n_threads)
+    def session(self, **options):
+        """A new Session; options as Session()."""
+        return Session(self, **options)
 
-    def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95,
-                 seed=None, stop_at_eog=True):
-        """Yields the continuation of `prompt` (text, with BOS) piece by piece, in a new session."""
+    def generate(self, prompt, **options):
+        """Yields the continuation of `prompt` (text, with BOS) piece by piece, in a new session;
+        options as Session.generate."""
         with self.session() as session:
-            yield from session.generate(self.tokenize(prompt), max_tokens=max_tokens,
-                                        temperature=temperature, top_k=top_k, top_p=top_p,
-                                        seed=seed, stop_at_eog=stop_at_eog)
+            yield from session.generate(self.tokenize(prompt), **options)
+
+
+class Piece(str):
+    """Generated text; .reasoning is True for a reasoning model's thoughts (with reasoning
+    separation on), .token the token that completed it (-1: text held back until the end)."""
+
+    def __new__(cls, text, reasoning=False, token=-1):
+        piece = super().__new__(cls, text)
+        piece.reasoning = reasoning
+        piece.token = token
+        return piece
+
+
+_DONE = object()
 
 
 class Session:
     """One conversation over a model: its KV cache. One thread at a time."""
 
-    def __init__(self, model, n_ctx=0, n_threads=0):
+    def __init__(self, model, n_ctx=0, n_threads=0, context_shift=False, n_keep=0):
+        """context_shift: when the context is full, drop the oldest tokens after the first
+        n_keep and go on (FATHOM_CONTEXT_OVERFLOW_SHIFT) instead of stopping."""
         params = SessionParams()
         _check(_session_default_params(_c.byref(params)))
         params.n_ctx, params.n_threads = n_ctx, n_threads
+        params.context_overflow, params.n_keep = (1 if context_shift else 0), n_keep
         handle = _p()
         _check(_session_create(model._handle, _c.byref(params), _c.byref(handle)))
         self._handle = handle
@@ -283,43 +367,129 @@ class Session:
     def cancel(self):
         _check(_session_cancel(self._handle))
 
-    def evaluate(self, tokens):
+    def evaluate(self, tokens, reuse_prefix=False):
+        """Appends `tokens`; with reuse_prefix, makes the session hold exactly `tokens` and runs
+        only what differs from the cached ones (see n_evaluated)."""
         array = (_i32 * max(len(tokens), 1))(*tokens)
-        _check(_session_evaluate(self._handle, array, len(tokens), 0))
+        if reuse_prefix:
+            _check(_session_evaluate_reusing_prefix(self._handle, array, len(tokens)))
+        else:
+            _check(_session_evaluate(self._handle, array, len(tokens), 0))
+
+    @property
+    def tokens(self):
+        n = _size()
+        _check(_session_tokens(self._handle, None, 0, _c.byref(n)))
+        array = (_i32 * max(n.value, 1))()
+        _check(_session_tokens(self._handle, array, n.value, _c.byref(n)))
+        return list(array[:n.value])
+
+    def __getattr__(self, name):  # n_evaluated, n_shifted, kv_cache_bytes, memory_bytes
+        if name in _session_int64:
+            return _session_int64[name](self.__dict__["_handle"])
+        raise AttributeError(name)
+
+    def save_state(self):
+        """The session's state (tokens, KV cache, logits, RNG) as bytes."""
+        n = _size()
+        _check(_session_save_state(self._handle, None, 0, _c.byref(n)))
+        buf = _c.create_string_buffer(max(n.value, 1))
+        _check(_session_save_state(self._handle, buf, n.value, _c.byref(n)))
+        return buf.raw[:n.value]
+
+    def load_state(self, image):
+        _check(_session_load_state(self._handle, image, len(image)))
+
+    def save_state_file(self, path):
+        _check(_session_save_state_file(self._handle, os.fsencode(path)))
+
+    def load_state_file(self, path):
+        _check(_session_load_state_file(self._handle, os.fsencode(path)))
 
     def generate(self, tokens, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, seed=None,
-                 stop_at_eog=True):
-        """Evaluates `tokens` at the current position, then yields generated text piece by piece
-        (valid UTF-8). It runs token by token over evaluate/logits/sampler/detokenizer, so it
-        picks the tokens fathom_session_generate picks when greedy (temperature <= 0), and when
-        sampling in a session that has not generated before (with the same seed)."""
-        params = SamplerParams()
-        _check(_sampler_default_params(_c.byref(params)))
-        params.temperature, params.top_k, params.top_p = temperature, top_k, top_p
+                 stop_at_eog=True, min_p=None, typical_p=None, penalty_last_n=None,
+                 repeat_penalty=None, frequency_penalty=None, presence_penalty=None,
+                 logit_bias=None, sampler_order=None, stop=(), reasoning=REASONING_NONE,
+                 reasoning_tags=None, evaluate_last=False):
+        """Evaluates `tokens` at the current position, then yields the generated text piece by
+        piece (Piece, valid UTF-8) through fathom_session_generate. logit_bias: {token: bias};
+        sampler_order: names from SAMPLER_STAGES; stop: strings that end the generation;
+        reasoning: REASONING_*; reasoning_tags: (open, close). None keeps the library's default.
+        After the loop, .stop_reason is the FATHOM_STOP_* reason and .generated the tokens."""
+        params = GenerateParams()
+        _check(_generate_default_params(_c.byref(params)))
+        params.max_tokens, params.temperature, params.top_k, params.top_p = (
+            max_tokens, temperature, top_k, top_p)
+        params.stop_at_eog, params.evaluate_last, params.reasoning = (
+            stop_at_eog, evaluate_last, reasoning)
         if seed is not None:
             params.seed = seed
-        sampler, detokenizer = _p(), _p()
-        _check(_sampler_create(_c.byref(params), _c.byref(sampler)))
+        for name, value in [("min_p", min_p), ("typical_p", typical_p),
+                            ("penalty_last_n", penalty_last_n),
+                            ("repeat_penalty", repeat_penalty),
+                            ("frequency_penalty", frequency_penalty),
+                            ("presence_penalty", presence_penalty)]:
+            if value is not None:
+                setattr(params, name, value)
+        keep = []  # ctypes objects params points to: alive until the generation ends
+        if logit_bias:
+            bias = (LogitBias * len(logit_bias))(*[LogitBias(t, b) for t, b in
+                                                   logit_bias.items()])
+            keep.append(bias)
+            params.logit_bias, params.n_logit_bias = bias, len(logit_bias)
+        if sampler_order:
+            order = (_i32 * len(sampler_order))(*[SAMPLER_STAGES[n] for n in sampler_order])
+            keep.append(order)
+            params.sampler_order, params.n_sampler_order = order, len(sampler_order)
+        if stop:
+            strings = (_c.c_char_p * len(stop))(*[s.encode("utf-8") for s in stop])
+            keep.append(strings)
+            params.stop, params.n_stop = strings, len(stop)
+        if reasoning_tags:
+            params.reasoning_open_tag = reasoning_tags[0].encode("utf-8")
+            params.reasoning_close_tag = reasoning_tags[1].encode("utf-8")
+        # The worker thread runs the generation; the callbacks hand pieces over a queue and wait
+        # for nothing, so the generation is not slowed down by the consumer, only stopped by it.
+        pieces = queue.Queue()
+        abandoned = threading.Event()
+
+        def deliver(reasoning_piece):
+            def callback(_, token, text, length):
+                if length:
+                    pieces.put(Piece(_c.string_at(text, length).decode("utf-8", "replace"),
+                                     reasoning_piece, token))
+                return 1 if abandoned.is_set() else 0
+            return TOKEN_CALLBACK(callback)
+
+        params.on_token = deliver(False)
+        params.on_reasoning = deliver(True)
+        prompt = (_i32 * max(len(tokens), 1))(*tokens)
+        out = (_i32 * max(max_tokens, 1))()
+        n, stop_reason, status = _size(), _i32(), []
+
+        def run():
+            try:
+                status.append(_session_generate(self._handle, prompt, len(tokens),
+                                                _c.byref(params), out, max(max_tokens, 1),
+                                                _c.byref(n), _c.byref(stop_reason)))
+                status.append(_last_error().decode("utf-8", "replace"))
+            finally:
+                pieces.put(_DONE)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
         try:
-            _check(_detokenizer_create(self.model._handle, _c.byref(detokenizer)))
-            piece, n = _c.POINTER(_c.c_char)(), _size()
-            logits, n_vocab, token = _c.POINTER(_c.c_float)(), _i32(), _i32()
-            if tokens:
-                self.evaluate(tokens)
-            for i in range(max_tokens):
-                _check(_session_logits(self._handle, -1, _c.byref(logits), _c.byref(n_vocab)))
-                _check(_sampler_sample(sampler, logits, n_vocab, _c.byref(token)))
-                if stop_at_eog and self.model.is_eog(token.value):
+            while True:
+                piece = pieces.get()
+                if piece is _DONE:
                     break
-                _check(_detokenizer_push(detokenizer, token.value, _c.byref(piece), _c.byref(n)))
-                if n.value:
-                    yield _c.string_at(piece, n.value).decode("utf-8")
-                if i + 1 == max_tokens or self.position >= self.n_ctx:
-                    break
-                self.evaluate([token.value])
-            _check(_detokenizer_flush(detokenizer, _c.byref(piece), _c.byref(n)))
-            if n.value:
-                yield _c.string_at(piece, n.value).decode("utf-8", "replace")
+                yield piece
         finally:
-            _detokenizer_free(detokenizer)
-            _sampler_free(sampler)
+            if worker.is_alive():  # the consumer left the loop: stop the generation
+                abandoned.set()
+                _session_cancel(self._handle)
+                worker.join()
+        self.stop_reason = stop_reason.value
+        self.generated = list(out[:n.value])
+        if status and status[0] != STATUS_OK and not abandoned.is_set():
+            raise Error(status[0], status[1])
