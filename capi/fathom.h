@@ -2,7 +2,8 @@
  *
  * Rules: opaque handles; every symbol starts with fathom_; functions that can fail return a
  * fathom_status (0 = OK) and leave a message in fathom_last_error(); parameter structs start with
- * struct_size, are filled by fathom_*_default_params(), only grow at the end and are passed by
+ * struct_size, are filled by fathom_*_default_params() (a macro that passes the caller's
+ * sizeof to fathom_*_params_init), only grow at the end and are passed by
  * pointer; a NULL or wrong handle, a NULL pointer or a too-small buffer gives an error code, never
  * a crash; destroying NULL is a no-op. Signatures never change once released: a changed function
  * gets a new name (fathom_x_v2) and the old one keeps working. */
@@ -94,7 +95,12 @@ typedef struct fathom_model_params {
   void* progress_user_data;
 } fathom_model_params;
 
-FATHOM_API fathom_status fathom_model_default_params(fathom_model_params* params);
+/* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
+ * sizeof(fathom_model_params) as the caller was compiled, which fathom_model_default_params does: a
+ * caller built against an older, smaller layout gets its own fields only, so the library never
+ * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_model_params_init(fathom_model_params* params, size_t struct_size);
+#define fathom_model_default_params(params) fathom_model_params_init((params), sizeof(*(params)))
 /* Loads a GGUF file (memory-mapped). params may be NULL (defaults). On success *out_model owns
  * the model; on failure it is set to NULL. */
 FATHOM_API fathom_status fathom_model_load(const char* path, const fathom_model_params* params,
@@ -200,7 +206,12 @@ typedef struct fathom_session_params {
  * go on (not available with mtp). */
 #define FATHOM_CONTEXT_OVERFLOW_SHIFT 1
 
-FATHOM_API fathom_status fathom_session_default_params(fathom_session_params* params);
+/* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
+ * sizeof(fathom_session_params) as the caller was compiled, which fathom_session_default_params does: a
+ * caller built against an older, smaller layout gets its own fields only, so the library never
+ * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_session_params_init(fathom_session_params* params, size_t struct_size);
+#define fathom_session_default_params(params) fathom_session_params_init((params), sizeof(*(params)))
 /* params may be NULL (defaults). On failure *out_session is set to NULL. */
 FATHOM_API fathom_status fathom_session_create(const fathom_model* model,
                                                const fathom_session_params* params,
@@ -332,7 +343,12 @@ typedef struct fathom_generate_params {
   uint8_t reserved2[6]; /* 0 */
 } fathom_generate_params;
 
-FATHOM_API fathom_status fathom_generate_default_params(fathom_generate_params* params);
+/* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
+ * sizeof(fathom_generate_params) as the caller was compiled, which fathom_generate_default_params does: a
+ * caller built against an older, smaller layout gets its own fields only, so the library never
+ * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_generate_params_init(fathom_generate_params* params, size_t struct_size);
+#define fathom_generate_default_params(params) fathom_generate_params_init((params), sizeof(*(params)))
 /* Evaluates the prompt at the current position (appending to the KV cache; an empty prompt
  * continues from the last evaluation's logits), then samples up to max_tokens tokens, calling
  * on_token for each. Every generated token but the last is in the KV cache afterwards: to go on,
@@ -392,7 +408,12 @@ typedef struct fathom_sampler_params {
   size_t n_order;
 } fathom_sampler_params;
 
-FATHOM_API fathom_status fathom_sampler_default_params(fathom_sampler_params* params);
+/* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
+ * sizeof(fathom_sampler_params) as the caller was compiled, which fathom_sampler_default_params does: a
+ * caller built against an older, smaller layout gets its own fields only, so the library never
+ * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_sampler_params_init(fathom_sampler_params* params, size_t struct_size);
+#define fathom_sampler_default_params(params) fathom_sampler_params_init((params), sizeof(*(params)))
 /* params may be NULL (defaults). On failure *out_sampler is set to NULL. */
 FATHOM_API fathom_status fathom_sampler_create(const fathom_sampler_params* params,
                                                fathom_sampler** out_sampler);

@@ -269,10 +269,17 @@ Params ReadParams(const Params* params, Params defaults, size_t min_size, const 
   return defaults;
 }
 
+// Writes the first `size` bytes of the defaults: the caller's layout, the first released one or
+// the current one.
 template <typename Params>
-void WriteDefaults(Params* out, const Params& defaults) {
+void WriteDefaults(Params* out, Params defaults, size_t size, size_t min_size, const char* name) {
   Require(out != nullptr, "params is NULL");
-  *out = defaults;
+  if (size != min_size && size != sizeof(Params)) {
+    Failf(FATHOM_STATUS_INVALID_ARGUMENT, "%s: struct_size %zu is not a released layout (%zu, %zu)",
+          name, size, min_size, sizeof(Params));
+  }
+  defaults.struct_size = size;
+  std::memcpy(static_cast<void*>(out), &defaults, size);
 }
 
 fathom_model_params DefaultModelParams() {
@@ -501,8 +508,10 @@ void fathom_free(void* ptr) { std::free(ptr); }
 
 // ---- model ----------------------------------------------------------------------------------
 
-fathom_status fathom_model_default_params(fathom_model_params* params) {
-  return Guard(__func__, [&] { WriteDefaults(params, DefaultModelParams()); });
+fathom_status fathom_model_params_init(fathom_model_params* params, size_t struct_size) {
+  return Guard(__func__, [&] {
+    WriteDefaults(params, DefaultModelParams(), struct_size, kMinModelParamsSize, "fathom_model_params");
+  });
 }
 
 fathom_status fathom_model_load(const char* path, const fathom_model_params* params,
@@ -735,8 +744,10 @@ fathom_status fathom_detokenizer_flush(fathom_detokenizer* detokenizer, const ch
 
 // ---- session --------------------------------------------------------------------------------
 
-fathom_status fathom_session_default_params(fathom_session_params* params) {
-  return Guard(__func__, [&] { WriteDefaults(params, DefaultSessionParams()); });
+fathom_status fathom_session_params_init(fathom_session_params* params, size_t struct_size) {
+  return Guard(__func__, [&] {
+    WriteDefaults(params, DefaultSessionParams(), struct_size, kMinSessionParamsSize, "fathom_session_params");
+  });
 }
 
 fathom_status fathom_session_create(const fathom_model* model, const fathom_session_params* params,
@@ -890,8 +901,10 @@ fathom_status fathom_session_mtp_logits(const fathom_session* session, int32_t i
   });
 }
 
-fathom_status fathom_generate_default_params(fathom_generate_params* params) {
-  return Guard(__func__, [&] { WriteDefaults(params, DefaultGenerateParams()); });
+fathom_status fathom_generate_params_init(fathom_generate_params* params, size_t struct_size) {
+  return Guard(__func__, [&] {
+    WriteDefaults(params, DefaultGenerateParams(), struct_size, kMinGenerateParamsSize, "fathom_generate_params");
+  });
 }
 
 fathom_status fathom_session_generate(fathom_session* session, const int32_t* prompt,
@@ -1004,8 +1017,10 @@ fathom_status fathom_session_cancel(fathom_session* session) {
 
 // ---- sampler --------------------------------------------------------------------------------
 
-fathom_status fathom_sampler_default_params(fathom_sampler_params* params) {
-  return Guard(__func__, [&] { WriteDefaults(params, DefaultSamplerParams()); });
+fathom_status fathom_sampler_params_init(fathom_sampler_params* params, size_t struct_size) {
+  return Guard(__func__, [&] {
+    WriteDefaults(params, DefaultSamplerParams(), struct_size, kMinSamplerParamsSize, "fathom_sampler_params");
+  });
 }
 
 fathom_status fathom_sampler_create(const fathom_sampler_params* params,

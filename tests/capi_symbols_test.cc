@@ -55,7 +55,7 @@ TEST(CapiSymbols, TheCApiIsExported) {
                         "fathom_last_error",
                         "fathom_status_string",
                         "fathom_free",
-                        "fathom_model_default_params",
+                        "fathom_model_params_init",
                         "fathom_model_load",
                         "fathom_model_free",
                         "fathom_model_architecture",

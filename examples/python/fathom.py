@@ -104,7 +104,8 @@ _version_string = _declare("fathom_version_string", _c.c_char_p)
 _last_error = _declare("fathom_last_error", _c.c_char_p)
 _status_string = _declare("fathom_status_string", _c.c_char_p, _i32)
 _free = _declare("fathom_free", None, _p)
-_model_default_params = _declare("fathom_model_default_params", _i32, _c.POINTER(ModelParams))
+_model_params_init = _declare("fathom_model_params_init", _i32, _c.POINTER(ModelParams),
+                              _size)
 _model_load = _declare("fathom_model_load", _i32, _c.c_char_p, _c.POINTER(ModelParams),
                        _c.POINTER(_p))
 _model_free = _declare("fathom_model_free", None, _p)
@@ -126,8 +127,8 @@ _detokenizer_push = _declare("fathom_detokenizer_push", _i32, _p, _i32,
                              _c.POINTER(_c.POINTER(_c.c_char)), _c.POINTER(_size))
 _detokenizer_flush = _declare("fathom_detokenizer_flush", _i32, _p,
                               _c.POINTER(_c.POINTER(_c.c_char)), _c.POINTER(_size))
-_session_default_params = _declare("fathom_session_default_params", _i32,
-                                   _c.POINTER(SessionParams))
+_session_params_init = _declare("fathom_session_params_init", _i32, _c.POINTER(SessionParams),
+                                _size)
 _session_create = _declare("fathom_session_create", _i32, _p, _c.POINTER(SessionParams),
                            _c.POINTER(_p))
 _session_free = _declare("fathom_session_free", None, _p)
@@ -144,8 +145,8 @@ _session_tokens = _declare("fathom_session_tokens", _i32, _p, _c.POINTER(_i32), 
                            _c.POINTER(_size))
 _session_int64 = {name: _declare("fathom_session_" + name, _i64, _p) for name in [
     "n_evaluated", "n_shifted", "kv_cache_bytes", "memory_bytes"]}
-_generate_default_params = _declare("fathom_generate_default_params", _i32,
-                                    _c.POINTER(GenerateParams))
+_generate_params_init = _declare("fathom_generate_params_init", _i32, _c.POINTER(GenerateParams),
+                                 _size)
 _session_generate = _declare("fathom_session_generate", _i32, _p, _c.POINTER(_i32), _size,
                              _c.POINTER(GenerateParams), _c.POINTER(_i32), _size,
                              _c.POINTER(_size), _c.POINTER(_i32))
@@ -156,8 +157,8 @@ _session_save_state_file = _declare("fathom_session_save_state_file", _i32, _p, 
 _session_load_state_file = _declare("fathom_session_load_state_file", _i32, _p, _c.c_char_p)
 _chat_apply_template = _declare("fathom_chat_apply_template", _i32, _p, _p, _size, _u8,
                                 _c.c_char_p, _size, _c.POINTER(_size))
-_sampler_default_params = _declare("fathom_sampler_default_params", _i32,
-                                   _c.POINTER(SamplerParams))
+_sampler_params_init = _declare("fathom_sampler_params_init", _i32, _c.POINTER(SamplerParams),
+                                _size)
 _sampler_create = _declare("fathom_sampler_create", _i32, _c.POINTER(SamplerParams),
                            _c.POINTER(_p))
 _sampler_free = _declare("fathom_sampler_free", None, _p)
@@ -332,7 +333,7 @@ class Session:
         """context_shift: when the context is full, drop the oldest tokens after the first
         n_keep and go on (FATHOM_CONTEXT_OVERFLOW_SHIFT) instead of stopping."""
         params = SessionParams()
-        _check(_session_default_params(_c.byref(params)))
+        _check(_session_params_init(_c.byref(params), _c.sizeof(params)))
         params.n_ctx, params.n_threads = n_ctx, n_threads
         params.context_overflow, params.n_keep = (1 if context_shift else 0), n_keep
         handle = _p()
@@ -417,7 +418,7 @@ class Session:
         reasoning: REASONING_*; reasoning_tags: (open, close). None keeps the library's default.
         After the loop, .stop_reason is the FATHOM_STOP_* reason and .generated the tokens."""
         params = GenerateParams()
-        _check(_generate_default_params(_c.byref(params)))
+        _check(_generate_params_init(_c.byref(params), _c.sizeof(params)))
         params.max_tokens, params.temperature, params.top_k, params.top_p = (
             max_tokens, temperature, top_k, top_p)
         params.stop_at_eog, params.evaluate_last, params.reasoning = (

@@ -43,6 +43,14 @@ static const int32_t kPromptIds[5] = {1, 403, 407, 261, 378};
 static const int32_t kExpectedIds[8] = {432, 383, 286, 261, 376, 298, 315, 421};
 static const char kExpectedText[] = ", there was a little girl";
 
+static int AllBytesAre(const char* p, size_t n, int value) {
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    if ((unsigned char)p[i] != (unsigned char)value) return 0;
+  }
+  return 1;
+}
+
 /* ---- without a model ------------------------------------------------------------------------ */
 
 static void TestVersionsAndStatus(void) {
@@ -111,11 +119,15 @@ static void TestDefaultParams(void) {
   fathom_generate_params gp;
   fathom_sampler_params samp;
 
-  CHECK_STATUS(fathom_model_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_model_params_init(NULL, sizeof(fathom_model_params)),
+               FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_ERROR_MESSAGE();
-  CHECK_STATUS(fathom_session_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
-  CHECK_STATUS(fathom_generate_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
-  CHECK_STATUS(fathom_sampler_default_params(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_session_params_init(NULL, sizeof(fathom_session_params)),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_generate_params_init(NULL, sizeof(fathom_generate_params)),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_sampler_params_init(NULL, sizeof(fathom_sampler_params)),
+               FATHOM_STATUS_INVALID_ARGUMENT);
 
   CHECK_OK(fathom_model_default_params(&mp));
   CHECK(fathom_last_error()[0] == '\0'); /* a successful call clears the message */
@@ -249,6 +261,9 @@ static void TestBadModelLoad(const char* not_a_model) {
   CHECK_STATUS(fathom_model_load(NULL, NULL, &model), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_model_load("x.gguf", NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
 
+  CHECK_STATUS(fathom_model_params_init(&params, 3), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_model_params_init(&params, sizeof(params) + 8),
+               FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_OK(fathom_model_default_params(&params));
   params.struct_size = 3;
   CHECK_STATUS(fathom_model_load("x.gguf", &params, &model), FATHOM_STATUS_INVALID_ARGUMENT);
@@ -367,9 +382,10 @@ static void TestSampler(void) {
 
     /* A caller built against the first layout (struct_size 32, no chain fields): whatever lies
      * after it is not read, and the missing fields take their defaults. */
-    CHECK_OK(fathom_sampler_default_params(&params));
-    memset((char*)&params + 32, 0xff, sizeof(params) - 32);
-    params.struct_size = 32;
+    memset(&params, 0xff, sizeof(params));
+    CHECK_OK(fathom_sampler_params_init(&params, 32));
+    CHECK(params.struct_size == 32 && params.top_k == 40 && params.reserved == 0);
+    CHECK(AllBytesAre((const char*)&params + 32, sizeof(params) - 32, 0xff)); /* not written */
     params.temperature = 0.0f;
     CHECK_OK(fathom_sampler_create(&params, &chain));
     CHECK_OK(fathom_sampler_accept(chain, 1)); /* repeat_penalty defaults to 1: no effect */
@@ -909,9 +925,12 @@ static void TestGenerateOptions(const fathom_model* model) {
 
   /* A caller built against the first layout (struct_size 56): the newer fields are not read
    * (here garbage), they take their defaults. */
-  CHECK_OK(fathom_generate_default_params(&params));
-  memset((char*)&params + 56, 0xff, sizeof(params) - 56);
-  params.struct_size = 56;
+  memset(&params, 0xff, sizeof(params));
+  CHECK_OK(fathom_generate_params_init(&params, 56));
+  CHECK(params.struct_size == 56 && params.max_tokens == 128 && params.on_token == NULL);
+  CHECK(AllBytesAre((const char*)&params + 56, sizeof(params) - 56, 0xff));
+  CHECK_STATUS(fathom_generate_params_init(&params, 57), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_generate_params_init(&params, 0), FATHOM_STATUS_INVALID_ARGUMENT);
   params.temperature = 0.0f;
   params.max_tokens = 8;
   CHECK_OK(fathom_session_reset(session));
@@ -1051,9 +1070,10 @@ static void TestSessionFeatures(const fathom_model* model, const char* state_pat
   CHECK_STATUS(fathom_session_create(model, &params, &other), FATHOM_STATUS_INVALID_ARGUMENT);
 
   /* The first layout of fathom_session_params (struct_size 24): overflow policy ERROR. */
-  CHECK_OK(fathom_session_default_params(&params));
-  memset((char*)&params + 24, 0xff, sizeof(params) - 24);
-  params.struct_size = 24;
+  memset(&params, 0xff, sizeof(params));
+  CHECK_OK(fathom_session_params_init(&params, 24));
+  CHECK(params.struct_size == 24 && params.n_batch == 512 && params.reserved[2] == 0);
+  CHECK(AllBytesAre((const char*)&params + 24, sizeof(params) - 24, 0xff));
   params.n_ctx = 8;
   CHECK_OK(fathom_session_create(model, &params, &other));
   if (other != NULL) {
