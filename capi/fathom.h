@@ -143,6 +143,10 @@ FATHOM_API fathom_status fathom_tokenize(const fathom_model* model, const char* 
  * *out_len + 1 bytes. Two-phase as fathom_tokenize. */
 FATHOM_API fathom_status fathom_token_to_piece(const fathom_model* model, int32_t token, char* buf,
                                                size_t capacity, size_t* out_len);
+/* The stored text of a token as the vocabulary spells it, also for special tokens, whose piece is
+ * "" (e.g. "<s>"); "" for an id outside the vocabulary. Two-phase as fathom_token_to_piece. */
+FATHOM_API fathom_status fathom_token_text(const fathom_model* model, int32_t token, char* buf,
+                                           size_t capacity, size_t* out_len);
 /* The concatenated pieces of n_tokens tokens, NUL-terminated, allocated by the library: free
  * *out_text with fathom_free. out_len may be NULL. */
 FATHOM_API fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens,

@@ -649,6 +649,24 @@ fathom_status fathom_token_to_piece(const fathom_model* model, int32_t token, ch
   });
 }
 
+fathom_status fathom_token_text(const fathom_model* model, int32_t token, char* buf,
+                                size_t capacity, size_t* out_len) {
+  return Guard(__func__, [&] {
+    const Model& m = GetModel(model);
+    Require(out_len != nullptr, "out_len is NULL");
+    const std::string text = m.tokenizer().TokenText(token);
+    *out_len = text.size();
+    if (buf == nullptr) return;
+    if (capacity < text.size() + 1) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
+            "the text needs %zu bytes with its NUL, the buffer holds %zu", text.size() + 1,
+            capacity);
+    }
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+  });
+}
+
 fathom_status fathom_chat_apply_template(const fathom_model* model,
                                          const fathom_chat_message* messages, size_t n_messages,
                                          uint8_t add_generation_prompt, char* buf, size_t capacity,

@@ -191,6 +191,7 @@ static void TestNullHandles(void) {
 
   CHECK_STATUS(fathom_tokenize(NULL, "a", 1, 1, 0, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_token_to_piece(NULL, 1, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_token_text(NULL, 1, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_detokenize(NULL, &token, 1, &text, &n), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(text == NULL);
 
@@ -502,6 +503,20 @@ static void TestTokenizer(const fathom_model* model) {
   CHECK_ERROR_MESSAGE();
   CHECK(fathom_token_to_piece(model, -1, piece, sizeof(piece), &len) != FATHOM_STATUS_OK);
   CHECK_STATUS(fathom_token_to_piece(model, 403, piece, sizeof(piece), NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Stored token text: special tokens have one although their piece is "". */
+  CHECK_OK(fathom_token_text(model, 1, NULL, 0, &len));
+  CHECK(len == 3);
+  CHECK_STATUS(fathom_token_text(model, 1, piece, 3, &len), FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK_STATUS(fathom_token_text(model, 1, piece, 0, &len), FATHOM_STATUS_RESOURCE_EXHAUSTED);
+  CHECK_OK(fathom_token_text(model, 1, piece, sizeof(piece), &len));
+  CHECK(strcmp(piece, "<s>") == 0);
+  CHECK_OK(fathom_token_text(model, 403, piece, sizeof(piece), &len));
+  CHECK(len > 0);
+  CHECK_OK(fathom_token_text(model, 99999, piece, sizeof(piece), &len));
+  CHECK(len == 0 && piece[0] == '\0');
+  CHECK_STATUS(fathom_token_text(model, 1, piece, sizeof(piece), NULL),
                FATHOM_STATUS_INVALID_ARGUMENT);
 
   /* Detokenize: library-allocated, freed with fathom_free. */
