@@ -96,9 +96,10 @@ typedef struct fathom_model_params {
 } fathom_model_params;
 
 /* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
- * sizeof(fathom_model_params) as the caller was compiled, which fathom_model_default_params does: a
- * caller built against an older, smaller layout gets its own fields only, so the library never
- * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+ * sizeof(fathom_model_params) as the caller was compiled, as the macro
+ * fathom_model_default_params(&params) does: a caller built against an older, smaller layout
+ * gets its own fields only, so the library never writes or reads past the caller's struct. Only
+ * sizes of released layouts are accepted. */
 FATHOM_API fathom_status fathom_model_params_init(fathom_model_params* params, size_t struct_size);
 #define fathom_model_default_params(params) fathom_model_params_init((params), sizeof(*(params)))
 /* Loads a GGUF file (memory-mapped). params may be NULL (defaults). On success *out_model owns
@@ -211,11 +212,13 @@ typedef struct fathom_session_params {
 #define FATHOM_CONTEXT_OVERFLOW_SHIFT 1
 
 /* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
- * sizeof(fathom_session_params) as the caller was compiled, which fathom_session_default_params does: a
- * caller built against an older, smaller layout gets its own fields only, so the library never
- * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
-FATHOM_API fathom_status fathom_session_params_init(fathom_session_params* params, size_t struct_size);
-#define fathom_session_default_params(params) fathom_session_params_init((params), sizeof(*(params)))
+ * sizeof(fathom_session_params) as the caller was compiled, which fathom_session_default_params
+ * does: a caller built against an older, smaller layout gets its own fields only, so the library
+ * never writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_session_params_init(fathom_session_params* params,
+                                                    size_t struct_size);
+#define fathom_session_default_params(params) \
+  fathom_session_params_init((params), sizeof(*(params)))
 /* params may be NULL (defaults). On failure *out_session is set to NULL. */
 FATHOM_API fathom_status fathom_session_create(const fathom_model* model,
                                                const fathom_session_params* params,
@@ -348,11 +351,13 @@ typedef struct fathom_generate_params {
 } fathom_generate_params;
 
 /* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
- * sizeof(fathom_generate_params) as the caller was compiled, which fathom_generate_default_params does: a
- * caller built against an older, smaller layout gets its own fields only, so the library never
- * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
-FATHOM_API fathom_status fathom_generate_params_init(fathom_generate_params* params, size_t struct_size);
-#define fathom_generate_default_params(params) fathom_generate_params_init((params), sizeof(*(params)))
+ * sizeof(fathom_generate_params) as the caller was compiled, which fathom_generate_default_params
+ * does: a caller built against an older, smaller layout gets its own fields only, so the library
+ * never writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_generate_params_init(fathom_generate_params* params,
+                                                     size_t struct_size);
+#define fathom_generate_default_params(params) \
+  fathom_generate_params_init((params), sizeof(*(params)))
 /* Evaluates the prompt at the current position (appending to the KV cache; an empty prompt
  * continues from the last evaluation's logits), then samples up to max_tokens tokens, calling
  * on_token for each. Every generated token but the last is in the KV cache afterwards: to go on,
@@ -413,11 +418,13 @@ typedef struct fathom_sampler_params {
 } fathom_sampler_params;
 
 /* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
- * sizeof(fathom_sampler_params) as the caller was compiled, which fathom_sampler_default_params does: a
- * caller built against an older, smaller layout gets its own fields only, so the library never
- * writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
-FATHOM_API fathom_status fathom_sampler_params_init(fathom_sampler_params* params, size_t struct_size);
-#define fathom_sampler_default_params(params) fathom_sampler_params_init((params), sizeof(*(params)))
+ * sizeof(fathom_sampler_params) as the caller was compiled, which fathom_sampler_default_params
+ * does: a caller built against an older, smaller layout gets its own fields only, so the library
+ * never writes or reads past the caller's struct. Only sizes of released layouts are accepted. */
+FATHOM_API fathom_status fathom_sampler_params_init(fathom_sampler_params* params,
+                                                    size_t struct_size);
+#define fathom_sampler_default_params(params) \
+  fathom_sampler_params_init((params), sizeof(*(params)))
 /* params may be NULL (defaults). On failure *out_sampler is set to NULL. */
 FATHOM_API fathom_status fathom_sampler_create(const fathom_sampler_params* params,
                                                fathom_sampler** out_sampler);

@@ -510,7 +510,8 @@ void fathom_free(void* ptr) { std::free(ptr); }
 
 fathom_status fathom_model_params_init(fathom_model_params* params, size_t struct_size) {
   return Guard(__func__, [&] {
-    WriteDefaults(params, DefaultModelParams(), struct_size, kMinModelParamsSize, "fathom_model_params");
+    WriteDefaults(params, DefaultModelParams(), struct_size, kMinModelParamsSize,
+                  "fathom_model_params");
   });
 }
 
@@ -764,7 +765,8 @@ fathom_status fathom_detokenizer_flush(fathom_detokenizer* detokenizer, const ch
 
 fathom_status fathom_session_params_init(fathom_session_params* params, size_t struct_size) {
   return Guard(__func__, [&] {
-    WriteDefaults(params, DefaultSessionParams(), struct_size, kMinSessionParamsSize, "fathom_session_params");
+    WriteDefaults(params, DefaultSessionParams(), struct_size, kMinSessionParamsSize,
+                  "fathom_session_params");
   });
 }
 
@@ -921,7 +923,8 @@ fathom_status fathom_session_mtp_logits(const fathom_session* session, int32_t i
 
 fathom_status fathom_generate_params_init(fathom_generate_params* params, size_t struct_size) {
   return Guard(__func__, [&] {
-    WriteDefaults(params, DefaultGenerateParams(), struct_size, kMinGenerateParamsSize, "fathom_generate_params");
+    WriteDefaults(params, DefaultGenerateParams(), struct_size, kMinGenerateParamsSize,
+                  "fathom_generate_params");
   });
 }
 
@@ -1037,7 +1040,8 @@ fathom_status fathom_session_cancel(fathom_session* session) {
 
 fathom_status fathom_sampler_params_init(fathom_sampler_params* params, size_t struct_size) {
   return Guard(__func__, [&] {
-    WriteDefaults(params, DefaultSamplerParams(), struct_size, kMinSamplerParamsSize, "fathom_sampler_params");
+    WriteDefaults(params, DefaultSamplerParams(), struct_size, kMinSamplerParamsSize,
+                  "fathom_sampler_params");
   });
 }
 
