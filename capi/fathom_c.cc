@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,7 @@ struct fathom_model {
 struct fathom_session {
   uint64_t magic;
   std::unique_ptr<fathom::Session> session;
+  fathom::SpeculativeStats speculative;  // of the last fathom_session_generate
 };
 
 struct fathom_sampler {
@@ -57,7 +59,7 @@ static_assert(std::is_standard_layout_v<fathom_model> &&
 // added later always changes sizeof and struct_size tells the layouts apart.
 static_assert(sizeof(void*) != 8 ||
                   (sizeof(fathom_model_params) == 24 && sizeof(fathom_session_params) == 24 &&
-                   sizeof(fathom_generate_params) == 56 && sizeof(fathom_sampler_params) == 32),
+                   sizeof(fathom_generate_params) == 64 && sizeof(fathom_sampler_params) == 32),
               "a parameter struct has implicit padding");
 
 namespace fathom {
@@ -73,7 +75,7 @@ constexpr uint64_t kDetokenizerMagic = 0xfa7401d3a0de1004ULL;
 // pass one of these older sizes keep working: the fields they lack take their defaults.
 constexpr size_t kMinModelParamsSize = sizeof(fathom_model_params);
 constexpr size_t kMinSessionParamsSize = sizeof(fathom_session_params);
-constexpr size_t kMinGenerateParamsSize = sizeof(fathom_generate_params);
+constexpr size_t kMinGenerateParamsSize = offsetof(fathom_generate_params, speculative);
 constexpr size_t kMinSamplerParamsSize = sizeof(fathom_sampler_params);
 
 thread_local std::string last_error;
@@ -296,6 +298,8 @@ fathom_generate_params DefaultGenerateParams() {
   p.top_p = o.sampler.top_p;
   p.max_tokens = o.max_tokens;
   p.stop_at_eog = o.stop_at_eos ? 1 : 0;
+  p.speculative = static_cast<int32_t>(o.speculative);
+  p.n_draft = o.n_draft;
   return p;
 }
 
@@ -744,6 +748,7 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
     if (out_n_tokens != nullptr) *out_n_tokens = 0;
     if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_MAX_TOKENS;
     Session& s = GetSession(session);
+    session->speculative = {};
     RequireTokens(prompt, n_prompt);
     const fathom_generate_params p = ReadParams(params, DefaultGenerateParams(),
                                                 kMinGenerateParamsSize, "fathom_generate_params");
@@ -759,6 +764,10 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
     options.sampler.top_p = p.top_p;
     options.sampler.seed = p.seed;
     options.stop_at_eos = p.stop_at_eog != 0;
+    Require(p.speculative == FATHOM_SPECULATIVE_NONE || p.speculative == FATHOM_SPECULATIVE_MTP,
+            "speculative must be FATHOM_SPECULATIVE_NONE or FATHOM_SPECULATIVE_MTP");
+    options.speculative = static_cast<Speculative>(p.speculative);
+    options.n_draft = p.n_draft;
     if (p.on_token != nullptr) {
       options.on_token = [&p](int32_t token, const std::string& piece) {
         return p.on_token(p.user_data, token, piece.c_str(), piece.size()) == 0;
@@ -772,6 +781,7 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
       if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_CANCELLED;
     }
     Check(result.status());
+    session->speculative = result->speculative;
     const std::vector<int32_t>& tokens = result->tokens;
     const size_t n = out_tokens == nullptr ? tokens.size() : std::min(tokens.size(), capacity);
     if (out_tokens != nullptr) std::copy(tokens.begin(), tokens.begin() + n, out_tokens);
@@ -785,6 +795,30 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
 
 fathom_status fathom_session_cancel(fathom_session* session) {
   return Guard(__func__, [&] { GetSession(session).Cancel(); });
+}
+
+fathom_status fathom_session_speculative_stats(const fathom_session* session,
+                                               fathom_speculative_stats* out) {
+  return Guard(__func__, [&] {
+    GetSession(session);
+    Require(out != nullptr, "out is NULL");
+    Require(out->struct_size >= offsetof(fathom_speculative_stats, main_forwards) &&
+                out->struct_size <= sizeof(fathom_speculative_stats),
+            "out->struct_size must be sizeof(fathom_speculative_stats)");
+    const SpeculativeStats& s = session->speculative;
+    fathom_speculative_stats v{};
+    v.struct_size = out->struct_size;
+    v.main_forwards = s.main_forwards;
+    v.tokens = s.tokens;
+    v.drafted = s.drafted;
+    v.accepted = s.accepted;
+    static_assert(FATHOM_MAX_DRAFT == kMaxDraftTokens);
+    for (int d = 0; d < FATHOM_MAX_DRAFT; ++d) {
+      v.drafted_at_depth[d] = s.drafted_at_depth[d];
+      v.accepted_at_depth[d] = s.accepted_at_depth[d];
+    }
+    std::memcpy(static_cast<void*>(out), &v, out->struct_size);
+  });
 }
 
 // ---- sampler --------------------------------------------------------------------------------
