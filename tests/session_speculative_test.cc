@@ -291,10 +291,12 @@ TEST_F(SpeculativeSessionTest, RefusesWhatCannotWork) {
   EXPECT_EQ((*small)->Generate({0, 5}, g).status().code(), StatusCode::kInvalidArgument);
 }
 
-// Speculative sampling draws exactly from the model's distribution. The sampler keeps the top 3
-// candidates at temperature 1.5, so the first three generated tokens take at most 27 values whose
-// exact probabilities come from the main model (product of the chain's distributions along each
-// prefix). N generations with distinct seeds and n_draft 2 (the 2nd token is a depth-1 draft or
+// Speculative sampling draws exactly from the model's distribution. A logit bias of -infinity
+// on all but three tokens (applied to target and draft alike, as the whole chain is) leaves
+// distributions over those three at temperature 2.5, so the first three generated tokens take 27
+// values whose exact probabilities come from the main model (product of the chain's
+// distributions along each prefix), and the random MTP head's drafts are accepted often enough
+// (about half the time) to exercise both branches of the rule. N generations with distinct seeds and n_draft 2 (the 2nd token is a depth-1 draft or
 // its correction, the 3rd a depth-2 draft or a correction) are compared with them by Pearson's
 // chi-square. The threshold is the 1 - 1e-6 quantile (Wilson-Hilferty), so a correct
 // implementation fails with probability about 1e-6 (the seeds are fixed, so the outcome is
@@ -303,11 +305,17 @@ TEST_F(SpeculativeSessionTest, RefusesWhatCannotWork) {
 TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
   const std::vector<int32_t> prompt = {0, 721, 859, 350, 709};
   SamplerOptions so;
-  so.temperature = 1.5f;
-  so.top_k = 3;
+  so.temperature = 2.5f;
+  so.top_k = 0;
   so.top_p = 1.0f;
   so.min_p = 0.0f;
   so.penalty_last_n = 0;
+  const int32_t kKept[3] = {10, 531, 382};
+  for (int32_t id = 0; id < model_->info().n_vocab; ++id) {
+    if (std::find(std::begin(kKept), std::end(kKept), id) == std::end(kKept)) {
+      so.logit_bias.push_back({id, -INFINITY});
+    }
+  }
   constexpr int kDepth = 3;
 
   // Exact distribution over the first kDepth tokens.
@@ -326,6 +334,7 @@ TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
         ASSERT_TRUE(s->EvaluateReusingPrefix(all).ok());
         chain.Distribution(s->logits(), s->n_vocab(), &ids, &probs);
         for (size_t i = 0; i < ids.size(); ++i) {
+          if (probs[i] == 0.0f) continue;  // a banned token
           std::vector<int32_t> longer = seq;
           longer.push_back(ids[i]);
           next.push_back({longer, pr * probs[i]});
@@ -336,14 +345,14 @@ TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
     for (const auto& [seq, pr] : frontier) exact[seq] = pr;
   }
 
-  constexpr int kSamples = 3000;
+  constexpr int kSamples = 2000;
   std::map<std::vector<int32_t>, int> counts;
   SpeculativeStats total;
   auto s = NewSession(model_);
   ASSERT_TRUE(s->Evaluate(prompt).ok());
   for (int i = 0; i < kSamples; ++i) {
     GenerateOptions g;
-    g.max_tokens = kDepth;
+    g.max_tokens = kDepth + 1;  // so that the first step drafts 2 tokens
     g.stop_at_eos = false;
     g.sampler = so;
     g.sampler.seed = 1000 + static_cast<uint64_t>(i);
@@ -353,8 +362,8 @@ TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
     ASSERT_TRUE(s->Truncate(static_cast<int32_t>(prompt.size()) - 1).ok());
     auto r = s->Generate({prompt.back()}, g);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ASSERT_EQ(r->tokens.size(), static_cast<size_t>(kDepth));
-    ++counts[r->tokens];
+    ASSERT_EQ(r->tokens.size(), static_cast<size_t>(kDepth + 1));
+    ++counts[std::vector<int32_t>(r->tokens.begin(), r->tokens.begin() + kDepth)];
     total.drafted += r->speculative.drafted;
     total.accepted += r->speculative.accepted;
     total.accepted_at_depth[1] += r->speculative.accepted_at_depth[1];
@@ -366,6 +375,9 @@ TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
 
   double chi2 = 0;
   int cells = 0;
+  double min_p = 1;
+  for (const auto& [seq, pr] : exact) min_p = std::min(min_p, pr);
+  std::printf("smallest cell probability %.5f\n", min_p);
   for (const auto& [seq, pr] : exact) {
     const double e = pr * kSamples;
     ASSERT_GE(e, 5.0) << "a cell too small for the chi-square approximation";
