@@ -301,7 +301,7 @@ TEST_F(SpeculativeSessionTest, RefusesWhatCannotWork) {
 // chi-square. The threshold is the 1 - 1e-6 quantile (Wilson-Hilferty), so a correct
 // implementation fails with probability about 1e-6 (the seeds are fixed, so the outcome is
 // deterministic). Accepting every draft that the target could produce, or drawing the correction
-// from p instead of max(0, p - q), moves chi-square to the hundreds (see docs/SPECULATIVE.md).
+// from p instead of max(0, p - q), moves chi-square to 560 and 8392 (docs/SESSIONS.md, Speculative decoding).
 TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
   const std::vector<int32_t> prompt = {0, 721, 859, 350, 709};
   SamplerOptions so;
