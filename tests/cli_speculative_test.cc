@@ -71,11 +71,12 @@ TEST_F(CliSpeculativeTest, ConvertKeepsMtpAndSpeculationMatchesGreedy) {
   ASSERT_EQ(mtp[0].size(), 9u * 1024u);  // rows 0..8 of 10 tokens
   ASSERT_EQ(mtp[1].size(), mtp[0].size());
   float diff = 0;
-  for (size_t i = 0; i < mtp[0].size(); ++i) diff = std::max(diff, std::fabs(mtp[0][i] - mtp[1][i]));
+  for (size_t i = 0; i < mtp[0].size(); ++i)
+    diff = std::max(diff, std::fabs(mtp[0][i] - mtp[1][i]));
   EXPECT_LT(diff, kSameWeightsTolerance);
 
   // Greedy with --mtp 1/2/3 from both prints plain greedy's tokens.
-  const std::vector<std::string> common = {"--prompt-ids", "0,5,17,300", "-n",    "20",
+  const std::vector<std::string> common = {"--prompt-ids", "0,5,17,300", "-n",     "20",
                                            "--temp",       "0",          "--json", "--ignore-eos"};
   std::vector<std::string> plain_args = {"run", "-m", folder_};
   plain_args.insert(plain_args.end(), common.begin(), common.end());
@@ -120,8 +121,8 @@ TEST_F(CliSpeculativeTest, RefusalsAreClear) {
 TEST_F(CliSpeculativeTest, QuantizedConversionRunsSpeculation) {
   CliResult c = RunCli({"convert", "-i", folder_, "-o", gguf_, "--type", "Q8_0"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  std::vector<std::string> base = {"run",  "-m", gguf_, "--prompt-ids", "0,5,17,300", "-n",
-                                   "16", "--temp", "0", "--json", "--ignore-eos"};
+  std::vector<std::string> base = {"run", "-m",     gguf_, "--prompt-ids", "0,5,17,300",  "-n",
+                                   "16",  "--temp", "0",   "--json",       "--ignore-eos"};
   const CliResult plain = RunCli(base);
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   base.push_back("--mtp");

@@ -42,7 +42,8 @@ std::map<int32_t, double> Emitted(const TokenDistribution& p, const TokenDistrib
     out[q.ids[i]] += q.probs[i] * a;
     reject += q.probs[i] * (1 - a);
   }
-  for (size_t i = 0; i < residual.ids.size(); ++i) out[residual.ids[i]] += reject * residual.probs[i];
+  for (size_t i = 0; i < residual.ids.size(); ++i)
+    out[residual.ids[i]] += reject * residual.probs[i];
   return out;
 }
 
@@ -59,10 +60,10 @@ double MaxError(const std::map<int32_t, double>& got, const TokenDistribution& p
 TEST(SpeculativeSamplingTest, EmitsExactlyTheTargetDistribution) {
   const std::vector<std::pair<TokenDistribution, TokenDistribution>> cases = {
       {Dist({{1, 0.5}, {2, 0.3}, {3, 0.2}}), Dist({{1, 0.2}, {2, 0.2}, {3, 0.6}})},
-      {Dist({{1, 0.5}, {2, 0.5}}), Dist({{3, 0.7}, {4, 0.3}})},  // disjoint
-      {Dist({{1, 0.5}, {2, 0.5}}), Dist({{1, 0.5}, {2, 0.5}})},  // equal
-      {Dist({{7, 1.0}}), Dist({{9, 1.0}})},                      // greedy, draft wrong
-      {Dist({{7, 1.0}}), Dist({{7, 1.0}})},                      // greedy, draft right
+      {Dist({{1, 0.5}, {2, 0.5}}), Dist({{3, 0.7}, {4, 0.3}})},            // disjoint
+      {Dist({{1, 0.5}, {2, 0.5}}), Dist({{1, 0.5}, {2, 0.5}})},            // equal
+      {Dist({{7, 1.0}}), Dist({{9, 1.0}})},                                // greedy, draft wrong
+      {Dist({{7, 1.0}}), Dist({{7, 1.0}})},                                // greedy, draft right
       {Dist({{1, 0.6}, {2, 0.4}}), Dist({{2, 0.1}, {5, 0.5}, {6, 0.4}})},  // truncated supports
   };
   for (size_t c = 0; c < cases.size(); ++c) {

@@ -85,8 +85,9 @@ GenerateOptions Greedy(int32_t max_tokens, int32_t n_draft) {
 }
 
 const std::vector<std::vector<int32_t>> kPrompts = {
-    {0, 721, 859, 350, 709, 273, 222, 191, 130, 673, 385, 185, 772, 315, 753, 384, 423, 997, 661,
-     216},  // the fixture's prompt (its greedy continuation is in expected.safetensors)
+    {0,   721, 859, 350, 709, 273, 222, 191, 130, 673, 385,
+     185, 772, 315, 753, 384, 423, 997, 661, 216},  // the fixture's prompt (its greedy continuation
+                                                    // is in expected.safetensors)
     {0, 5, 17, 300},
     {0, 1000, 2, 2, 2, 2, 640},
     {0},
@@ -216,8 +217,7 @@ TEST_F(SpeculativeSessionTest, StateAfterRejectionsEqualsAFreshEvaluation) {
       const int32_t row = s->mtp_first_position() + i - fresh->mtp_first_position();
       ASSERT_GE(row, 0);
       ASSERT_LT(row, fresh->n_mtp_logits());
-      EXPECT_LT(MaxAbsDiff(s->mtp_logits(i), fresh->mtp_logits(row), n_vocab),
-                kBatchOrderTolerance)
+      EXPECT_LT(MaxAbsDiff(s->mtp_logits(i), fresh->mtp_logits(row), n_vocab), kBatchOrderTolerance)
           << "MTP row at position " << s->mtp_first_position() + i;
     }
   }
@@ -296,12 +296,13 @@ TEST_F(SpeculativeSessionTest, RefusesWhatCannotWork) {
 // distributions over those three at temperature 2.5, so the first three generated tokens take 27
 // values whose exact probabilities come from the main model (product of the chain's
 // distributions along each prefix), and the random MTP head's drafts are accepted often enough
-// (about half the time) to exercise both branches of the rule. N generations with distinct seeds and n_draft 2 (the 2nd token is a depth-1 draft or
-// its correction, the 3rd a depth-2 draft or a correction) are compared with them by Pearson's
-// chi-square. The threshold is the 1 - 1e-6 quantile (Wilson-Hilferty), so a correct
-// implementation fails with probability about 1e-6 (the seeds are fixed, so the outcome is
-// deterministic). Accepting every draft that the target could produce, or drawing the correction
-// from p instead of max(0, p - q), moves chi-square to 560 and 8392 (docs/SESSIONS.md, Speculative decoding).
+// (about half the time) to exercise both branches of the rule. N generations with distinct seeds
+// and n_draft 2 (the 2nd token is a depth-1 draft or its correction, the 3rd a depth-2 draft or a
+// correction) are compared with them by Pearson's chi-square. The threshold is the 1 - 1e-6
+// quantile (Wilson-Hilferty), so a correct implementation fails with probability about 1e-6 (the
+// seeds are fixed, so the outcome is deterministic). Accepting every draft that the target could
+// produce, or drawing the correction from p instead of max(0, p - q), moves chi-square to 560 and
+// 8392 (docs/SESSIONS.md, Speculative decoding).
 TEST_F(SpeculativeSessionTest, SamplingMatchesTheModelDistribution) {
   const std::vector<int32_t> prompt = {0, 721, 859, 350, 709};
   SamplerOptions so;

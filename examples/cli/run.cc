@@ -38,7 +38,8 @@ void PrintStats(size_t n_prompt, const GenerateResult& r, double prompt_s, doubl
   std::fprintf(stderr, "prompt: %zu tokens in %.3f s (%.2f tokens/s)\n", n_prompt, prompt_s,
                prompt_s > 0 ? static_cast<double>(n_prompt) / prompt_s : 0.0);
   std::fprintf(stderr, "generation: %zu tokens in %.3f s (%.2f tokens/s)\n", r.tokens.size(),
-               generate_s, generate_s > 0 ? static_cast<double>(r.tokens.size()) / generate_s : 0.0);
+               generate_s,
+               generate_s > 0 ? static_cast<double>(r.tokens.size()) / generate_s : 0.0);
   const SpeculativeStats& s = r.speculative;
   if (s.main_forwards == 0) return;
   std::fprintf(stderr,
@@ -65,7 +66,7 @@ int RunCommand(int argc, char** argv) {
   std::string model_path, prompt, save_state, load_state, stop_help;
   std::vector<int32_t> prompt_ids;
   bool prompt_ids_evaluated = false;  // with --stats the prompt is evaluated before Generate
-  GenerateOptions generate;  // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
+  GenerateOptions generate;           // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
   SessionOptions session_options;
   bool ignore_eos = false, json = false, stats = false;
   int32_t mtp_draft = 0;
@@ -116,8 +117,8 @@ int RunCommand(int argc, char** argv) {
                   "speculative decoding: the model's MTP module drafts N tokens (1-3) per step, "
                   "one batched forward verifies them (DeepSeek-V3/R1; same greedy output)",
                   &mtp_draft);
-  parser.AddFlag("--stats",
-                 "print timings (and with --mtp the drafted/accepted counts) to stderr", &stats);
+  parser.AddFlag("--stats", "print timings (and with --mtp the drafted/accepted counts) to stderr",
+                 &stats);
   parser.AddFlag("--ignore-eos", "keep generating after an end-of-generation token", &ignore_eos);
   parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
                  &json);
@@ -207,8 +208,8 @@ int RunCommand(int argc, char** argv) {
     prompt_ids_evaluated = true;
   }
   const Clock::time_point t1 = Clock::now();
-  Result<GenerateResult> result = session->Generate(
-      prompt_ids_evaluated ? std::vector<int32_t>() : prompt_ids, generate);
+  Result<GenerateResult> result =
+      session->Generate(prompt_ids_evaluated ? std::vector<int32_t>() : prompt_ids, generate);
   const Clock::time_point t2 = Clock::now();
   if (!result.ok()) {
     if (!json) std::fputc('\n', stdout);

@@ -104,7 +104,7 @@ struct GenerateResult {
     kContextFull,
     kStopString,  // one of GenerateOptions::stop appeared (see stop_string)
   } stop_reason = StopReason::kMaxTokens;
-  std::string stop_string;  // which one, with kStopString
+  std::string stop_string;       // which one, with kStopString
   SpeculativeStats speculative;  // all zero without GenerateOptions::speculative
 };
 

@@ -24,8 +24,7 @@ Status SpeculativeDecoder::Check(const SessionImpl& s, const GenerateOptions& op
   }
   if (options.n_draft < 1 || options.n_draft > kMaxDraftTokens) {
     return Status(StatusCode::kInvalidArgument,
-                  absl::StrFormat("n_draft %d is outside 1..%d", options.n_draft,
-                                  kMaxDraftTokens));
+                  absl::StrFormat("n_draft %d is outside 1..%d", options.n_draft, kMaxDraftTokens));
   }
   if (!s.mtp) {
     return Status(StatusCode::kFailedPrecondition,
@@ -83,8 +82,8 @@ void SpeculativeDecoder::TargetOrDraft(const float* logits, const std::vector<in
     const int32_t window = chain_.options().penalty_last_n;
     history_.assign(s_.tokens.begin(), s_.tokens.end());
     history_.insert(history_.end(), extra.begin(), extra.end());
-    const size_t n = window < 0 ? history_.size()
-                                : std::min(history_.size(), static_cast<size_t>(window));
+    const size_t n =
+        window < 0 ? history_.size() : std::min(history_.size(), static_cast<size_t>(window));
     chain_.ClearHistory();
     for (size_t i = history_.size() - n; i < history_.size(); ++i) chain_.Accept(history_[i]);
   }

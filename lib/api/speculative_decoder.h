@@ -59,7 +59,7 @@ class SpeculativeDecoder {
   SessionImpl& s_;
   const int32_t n_draft_;
   const bool penalties_;
-  Sampler chain_;  // the Generate sampler's chain for distributions (its RNG is unused)
+  Sampler chain_;              // the Generate sampler's chain for distributions (its RNG is unused)
   std::deque<int32_t> queue_;  // verified tokens not returned yet; the last is not evaluated
   bool started_ = false;
   int64_t last_pos_ = -1;

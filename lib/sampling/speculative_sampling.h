@@ -20,8 +20,7 @@ struct TokenDistribution {
 };
 
 // min(1, p(draft) / q(draft)).
-double AcceptanceProbability(const TokenDistribution& p, const TokenDistribution& q,
-                             int32_t draft);
+double AcceptanceProbability(const TokenDistribution& p, const TokenDistribution& q, int32_t draft);
 
 // max(0, p - q) normalised, into `out`; p itself when that has no mass (p and q equal up to
 // rounding, which a rejection cannot produce except through rounding). `scratch` is a buffer the

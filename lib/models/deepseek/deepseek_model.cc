@@ -177,8 +177,8 @@ absl::StatusOr<std::unique_ptr<ForwardState>> DeepSeekModel::NewState(int64_t n_
     return absl::ResourceExhaustedError(
         absl::StrFormat("a latent cache of %d tokens would need %.0Lf bytes", n_ctx, bytes));
   }
-  auto state = std::make_unique<DeepSeekState>(
-      config_, static_cast<int64_t>(weights_.mtp.size()), n_ctx, std::min(max_batch, n_ctx));
+  auto state = std::make_unique<DeepSeekState>(config_, static_cast<int64_t>(weights_.mtp.size()),
+                                               n_ctx, std::min(max_batch, n_ctx));
   state->rope = rope_.get();
   return state;
 }
