@@ -245,7 +245,7 @@ typedef struct fathom_generate_params {
   int32_t max_tokens;             /* tokens to generate at most (>= 0) */
   uint8_t stop_at_eog;            /* stop at an end-of-generation token (default 1) */
   uint8_t reserved[7];            /* 0; keeps the struct free of padding */
-  /* Added in ABI 1 after the first layout (older struct_size values keep the defaults). */
+  /* Appended after the first layout (an older struct_size gets their defaults). */
   int32_t speculative; /* FATHOM_SPECULATIVE_NONE (default) or FATHOM_SPECULATIVE_MTP */
   int32_t n_draft;     /* tokens drafted per step with MTP, 1..FATHOM_MAX_DRAFT (default 1) */
 } fathom_generate_params;

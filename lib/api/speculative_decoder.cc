@@ -100,6 +100,7 @@ Status SpeculativeDecoder::Step(int32_t x0, int32_t k) {
   const LanguageModel& lm = s.lm();
   const int32_t n_vocab = lm.n_vocab();
   const int64_t p0 = static_cast<int64_t>(s.tokens.size());
+  if (p0 < 1) return Status(StatusCode::kInternal, "speculative step without a previous token");
   // 1. Draft. The MTP rows from mtp_next to p0 - 1 (the last one pairs hidden(p0 - 1) with x0)
   // run even when k == 0, so the MTP cache never falls behind the hidden states kept.
   const int64_t r0 = std::min<int64_t>(s.mtp_next, p0 - 1);
