@@ -348,7 +348,17 @@ typedef struct fathom_generate_params {
    * where one longer generation would have gone (use it before saving the state). Default 0. */
   uint8_t evaluate_last;
   uint8_t reserved2[6]; /* 0 */
+  /* Speculative decoding (see FATHOM_SPECULATIVE_*). */
+  int32_t speculative; /* FATHOM_SPECULATIVE_NONE (default) or FATHOM_SPECULATIVE_MTP */
+  int32_t n_draft;     /* tokens drafted per step with MTP, 1..FATHOM_MAX_DRAFT (default 1) */
 } fathom_generate_params;
+
+/* Speculative decoding. MTP: DeepSeek-V3's multi-token-prediction module drafts n_draft tokens,
+ * one batched forward of the model verifies them; greedy output is identical to NONE and sampled
+ * output has exactly the model's distribution. Needs a session created with params.mtp = 1. */
+#define FATHOM_SPECULATIVE_NONE 0
+#define FATHOM_SPECULATIVE_MTP 1
+#define FATHOM_MAX_DRAFT 3
 
 /* Fills the first struct_size bytes of *params with the defaults (struct_size included). Pass
  * sizeof(fathom_generate_params) as the caller was compiled, which fathom_generate_default_params
@@ -358,6 +368,7 @@ FATHOM_API fathom_status fathom_generate_params_init(fathom_generate_params* par
                                                      size_t struct_size);
 #define fathom_generate_default_params(params) \
   fathom_generate_params_init((params), sizeof(*(params)))
+
 /* Evaluates the prompt at the current position (appending to the KV cache; an empty prompt
  * continues from the last evaluation's logits), then samples up to max_tokens tokens, calling
  * on_token for each. Every generated token but the last is in the KV cache afterwards: to go on,
@@ -392,6 +403,23 @@ FATHOM_API fathom_status fathom_session_load_state_file(fathom_session* session,
  * callback) to stop; it returns CANCELLED. A cancel while nothing runs has no effect. Safe from any
  * thread as long as the session is not being freed. */
 FATHOM_API fathom_status fathom_session_cancel(fathom_session* session);
+
+/* What speculative decoding did during the session's last fathom_session_generate (all zero
+ * without speculation or before any). The acceptance rate at depth d is
+ * accepted_at_depth[d] / drafted_at_depth[d]; tokens per forward is tokens / main_forwards. */
+typedef struct fathom_speculative_stats {
+  size_t struct_size;    /* sizeof(fathom_speculative_stats): set it before the call */
+  int64_t main_forwards; /* verification forwards of the main model (one per step) */
+  int64_t tokens;        /* tokens those forwards produced (accepted drafts + one each) */
+  int64_t drafted;       /* draft tokens proposed */
+  int64_t accepted;      /* draft tokens accepted */
+  int64_t drafted_at_depth[FATHOM_MAX_DRAFT];  /* index d: the (d+1)-th token after the verified */
+  int64_t accepted_at_depth[FATHOM_MAX_DRAFT]; /* one, proposed / accepted */
+} fathom_speculative_stats;
+
+/* Fills *out (out->struct_size must be set; a smaller, older layout gets its fields only). */
+FATHOM_API fathom_status fathom_session_speculative_stats(const fathom_session* session,
+                                                          fathom_speculative_stats* out);
 
 /* ---- sampler ---- */
 

@@ -35,6 +35,7 @@ struct fathom_model {
 struct fathom_session {
   uint64_t magic;
   std::unique_ptr<fathom::Session> session;
+  fathom::SpeculativeStats speculative;  // of the last fathom_session_generate
 };
 
 struct fathom_sampler {
@@ -59,7 +60,7 @@ static_assert(std::is_standard_layout_v<fathom_model> &&
 // added later always changes sizeof and struct_size tells the layouts apart.
 static_assert(sizeof(void*) != 8 ||
                   (sizeof(fathom_model_params) == 24 && sizeof(fathom_session_params) == 32 &&
-                   sizeof(fathom_generate_params) == 160 && sizeof(fathom_sampler_params) == 88),
+                   sizeof(fathom_generate_params) == 168 && sizeof(fathom_sampler_params) == 88),
               "a parameter struct has implicit padding");
 
 namespace fathom {
@@ -318,6 +319,8 @@ fathom_generate_params DefaultGenerateParams() {
   p.presence_penalty = o.sampler.presence_penalty;
   p.reasoning = static_cast<uint8_t>(o.reasoning);
   p.evaluate_last = o.evaluate_last ? 1 : 0;
+  p.speculative = static_cast<int32_t>(o.speculative);
+  p.n_draft = o.n_draft;
   return p;
 }
 
@@ -936,6 +939,7 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
     if (out_n_tokens != nullptr) *out_n_tokens = 0;
     if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_MAX_TOKENS;
     Session& s = GetSession(session);
+    session->speculative = {};
     RequireTokens(prompt, n_prompt);
     const fathom_generate_params p = ReadParams(params, DefaultGenerateParams(),
                                                 kMinGenerateParamsSize, "fathom_generate_params");
@@ -969,6 +973,10 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
     options.reasoning = static_cast<ReasoningMode>(p.reasoning);
     if (p.reasoning_open_tag != nullptr) options.reasoning_open_tag = p.reasoning_open_tag;
     if (p.reasoning_close_tag != nullptr) options.reasoning_close_tag = p.reasoning_close_tag;
+    Require(p.speculative == FATHOM_SPECULATIVE_NONE || p.speculative == FATHOM_SPECULATIVE_MTP,
+            "speculative must be FATHOM_SPECULATIVE_NONE or FATHOM_SPECULATIVE_MTP");
+    options.speculative = static_cast<Speculative>(p.speculative);
+    options.n_draft = p.n_draft;
     if (p.on_token != nullptr) {
       options.on_token = [&p](int32_t token, const std::string& piece) {
         return p.on_token(p.user_data, token, piece.c_str(), piece.size()) == 0;
@@ -987,6 +995,7 @@ fathom_status fathom_session_generate(fathom_session* session, const int32_t* pr
       if (out_stop_reason != nullptr) *out_stop_reason = FATHOM_STOP_CANCELLED;
     }
     Check(result.status());
+    session->speculative = result->speculative;
     const std::vector<int32_t>& tokens = result->tokens;
     const size_t n = out_tokens == nullptr ? tokens.size() : std::min(tokens.size(), capacity);
     if (out_tokens != nullptr) std::copy(tokens.begin(), tokens.begin() + n, out_tokens);
@@ -1034,6 +1043,30 @@ fathom_status fathom_session_load_state_file(fathom_session* session, const char
 
 fathom_status fathom_session_cancel(fathom_session* session) {
   return Guard(__func__, [&] { GetSession(session).Cancel(); });
+}
+
+fathom_status fathom_session_speculative_stats(const fathom_session* session,
+                                               fathom_speculative_stats* out) {
+  return Guard(__func__, [&] {
+    GetSession(session);
+    Require(out != nullptr, "out is NULL");
+    Require(out->struct_size >= offsetof(fathom_speculative_stats, main_forwards) &&
+                out->struct_size <= sizeof(fathom_speculative_stats),
+            "out->struct_size must be sizeof(fathom_speculative_stats)");
+    const SpeculativeStats& s = session->speculative;
+    fathom_speculative_stats v{};
+    v.struct_size = out->struct_size;
+    v.main_forwards = s.main_forwards;
+    v.tokens = s.tokens;
+    v.drafted = s.drafted;
+    v.accepted = s.accepted;
+    static_assert(FATHOM_MAX_DRAFT == kMaxDraftTokens);
+    for (int d = 0; d < FATHOM_MAX_DRAFT; ++d) {
+      v.drafted_at_depth[d] = s.drafted_at_depth[d];
+      v.accepted_at_depth[d] = s.accepted_at_depth[d];
+    }
+    std::memcpy(static_cast<void*>(out), &v, out->struct_size);
+  });
 }
 
 // ---- sampler --------------------------------------------------------------------------------

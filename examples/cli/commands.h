@@ -16,6 +16,7 @@ int InfoCommand(int argc, char** argv);      // fathom info: model metadata
 int ChatCommand(int argc, char** argv);      // fathom chat: interactive conversation
 int DecodeCommand(int argc, char** argv);    // fathom decode: ids -> text
 int ChatTemplateCommand(int argc, char** argv);  // fathom chat-template: render a prompt
+int ConvertCommand(int argc, char** argv);       // fathom convert: HF folder -> GGUF
 
 // A tokenizer opened from --tokenizer PATH (owned) or from a model's -m PATH (kept alive).
 struct OpenedTokenizer {

@@ -1,4 +1,5 @@
-// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode, chat-template, info).
+// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode, chat-template, info,
+// convert).
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -24,6 +25,8 @@ constexpr Command kCommands[] = {
     {"decode", "print the text of token ids", DecodeCommand},
     {"chat-template", "render a conversation with the chat template", ChatTemplateCommand},
     {"info", "print a model's metadata", InfoCommand},
+    {"convert", "convert a Hugging Face DeepSeek folder to GGUF (MTP layer kept)",
+     ConvertCommand},
 };
 
 void PrintUsage(std::FILE* out) {

@@ -1,6 +1,7 @@
 // fathom run: generates text from a prompt, streamed to stdout or printed as one JSON object;
 // optionally restores a saved session first (--load-state) and saves it afterwards
 // (--save-state), so that two runs continue exactly like one longer run.
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -32,6 +33,30 @@ bool ExtractRepeated(std::string_view name, int argc, char** argv, std::vector<c
   return true;
 }
 
+// --stats: timings, and what speculation did, on stderr.
+void PrintStats(size_t n_prompt, const GenerateResult& r, double prompt_s, double generate_s) {
+  std::fprintf(stderr, "prompt: %zu tokens in %.3f s (%.2f tokens/s)\n", n_prompt, prompt_s,
+               prompt_s > 0 ? static_cast<double>(n_prompt) / prompt_s : 0.0);
+  std::fprintf(stderr, "generation: %zu tokens in %.3f s (%.2f tokens/s)\n", r.tokens.size(),
+               generate_s,
+               generate_s > 0 ? static_cast<double>(r.tokens.size()) / generate_s : 0.0);
+  const SpeculativeStats& s = r.speculative;
+  if (s.main_forwards == 0) return;
+  std::fprintf(stderr,
+               "speculation (mtp): %lld drafted, %lld accepted (%.1f%%), %.3f tokens per main "
+               "forward (%lld forwards)\n",
+               static_cast<long long>(s.drafted), static_cast<long long>(s.accepted),
+               100.0 * s.acceptance_rate(), s.tokens_per_forward(),
+               static_cast<long long>(s.main_forwards));
+  for (int d = 0; d < kMaxDraftTokens && s.drafted_at_depth[d] > 0; ++d) {
+    std::fprintf(stderr, "  depth %d: %lld drafted, %lld accepted (%.1f%%)\n", d + 1,
+                 static_cast<long long>(s.drafted_at_depth[d]),
+                 static_cast<long long>(s.accepted_at_depth[d]),
+                 100.0 * static_cast<double>(s.accepted_at_depth[d]) /
+                     static_cast<double>(s.drafted_at_depth[d]));
+  }
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
@@ -40,9 +65,11 @@ int RunCommand(int argc, char** argv) {
   const bool stops_ok = ExtractRepeated("--stop", argc, argv, &args, &stops);
   std::string model_path, prompt, save_state, load_state, stop_help;
   std::vector<int32_t> prompt_ids;
-  GenerateOptions generate;  // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
+  bool prompt_ids_evaluated = false;  // with --stats the prompt is evaluated before Generate
+  GenerateOptions generate;           // its defaults: 128 tokens, temp 0.8, top-k 40, top-p 0.95
   SessionOptions session_options;
-  bool ignore_eos = false, json = false;
+  bool ignore_eos = false, json = false, stats = false;
+  int32_t mtp_draft = 0;
 
   OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
   parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required",
@@ -86,6 +113,12 @@ int RunCommand(int argc, char** argv) {
   parser.AddString("--load-state", "FILE",
                    "restore a session saved with --save-state, then continue generating",
                    &load_state);
+  parser.AddInt32("--mtp", "N",
+                  "speculative decoding: the model's MTP module drafts N tokens (1-3) per step, "
+                  "one batched forward verifies them (DeepSeek-V3/R1; same greedy output)",
+                  &mtp_draft);
+  parser.AddFlag("--stats", "print timings (and with --mtp the drafted/accepted counts) to stderr",
+                 &stats);
   parser.AddFlag("--ignore-eos", "keep generating after an end-of-generation token", &ignore_eos);
   parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
                  &json);
@@ -119,6 +152,14 @@ int RunCommand(int argc, char** argv) {
   if (session_options.n_ctx < 0) return UsageError(parser, "-c must be >= 0");
   if (session_options.n_batch <= 0) return UsageError(parser, "-b must be > 0");
   generate.stop_at_eos = !ignore_eos;
+  if (parser.Given("--mtp")) {
+    if (mtp_draft < 1 || mtp_draft > kMaxDraftTokens) {
+      return UsageError(parser, "--mtp must be 1.." + std::to_string(kMaxDraftTokens));
+    }
+    generate.speculative = Speculative::kMtp;
+    generate.n_draft = mtp_draft;
+    session_options.mtp = true;
+  }
 
   std::shared_ptr<const Model> model = LoadModel("run", model_path);
   if (!model) return kExitFailure;
@@ -155,7 +196,21 @@ int RunCommand(int argc, char** argv) {
       return true;
     };
   }
-  Result<GenerateResult> result = session->Generate(prompt_ids, generate);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  if (stats && !prompt_ids.empty()) {
+    // Timed apart from generation; Generate then continues from these logits.
+    const Status st = session->Evaluate(prompt_ids);
+    if (!st.ok()) {
+      PrintError("run", "cannot evaluate the prompt: " + st.ToString());
+      return kExitFailure;
+    }
+    prompt_ids_evaluated = true;
+  }
+  const Clock::time_point t1 = Clock::now();
+  Result<GenerateResult> result =
+      session->Generate(prompt_ids_evaluated ? std::vector<int32_t>() : prompt_ids, generate);
+  const Clock::time_point t2 = Clock::now();
   if (!result.ok()) {
     if (!json) std::fputc('\n', stdout);
     PrintError("run", "generation failed: " + result.status().message());
@@ -173,11 +228,17 @@ int RunCommand(int argc, char** argv) {
       return kExitFailure;
     }
   }
+  if (stats) {
+    if (!json) std::fputc('\n', stdout);
+    std::fflush(stdout);
+    PrintStats(prompt_ids.size(), *result, std::chrono::duration<double>(t1 - t0).count(),
+               std::chrono::duration<double>(t2 - t1).count());
+  }
   if (json) {
     const nlohmann::ordered_json out = {
         {"prompt_ids", prompt_ids}, {"output_ids", result->tokens}, {"text", result->text}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  } else {
+  } else if (!stats) {
     std::fputc('\n', stdout);
   }
   return kExitOk;

@@ -14,7 +14,7 @@ static class Fathom {
   [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
   public delegate int TokenCallback(IntPtr userData, int token, IntPtr piece, UIntPtr length);
 
-  // fathom_generate_params, field for field (capi/abi/layout.txt: 160 bytes on LP64).
+  // fathom_generate_params, field for field (capi/abi/layout.txt: 168 bytes on LP64).
   [StructLayout(LayoutKind.Sequential)]
   public struct GenerateParams {
     public UIntPtr struct_size;
@@ -45,6 +45,8 @@ static class Fathom {
     public byte reasoning;
     public byte evaluate_last;
     [MarshalAs(UnmanagedType.ByValArray, SizeConst = 6)] public byte[] reserved2;
+    public int speculative;
+    public int n_draft;
   }
 
   [DllImport(Lib)] public static extern int fathom_abi_version();

@@ -41,6 +41,8 @@ const GenerateParams = koffi.struct('fathom_generate_params', {
   reasoning: 'uint8_t',
   evaluate_last: 'uint8_t',
   reserved2: koffi.array('uint8_t', 6),
+  speculative: 'int32_t',
+  n_draft: 'int32_t',
 });
 const SAMPLER_STAGES = {penalties: 0, top_k: 1, typical_p: 2, top_p: 3, min_p: 4, temperature: 5};
 const REASONING = {none: 0, split: 1, split_start_inside: 2};

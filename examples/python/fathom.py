@@ -88,7 +88,8 @@ class GenerateParams(_c.Structure):
                 ("stop", _c.POINTER(_c.c_char_p)), ("n_stop", _c.c_size_t),
                 ("on_reasoning", TOKEN_CALLBACK), ("reasoning_open_tag", _c.c_char_p),
                 ("reasoning_close_tag", _c.c_char_p), ("reasoning", _c.c_uint8),
-                ("evaluate_last", _c.c_uint8), ("reserved2", _c.c_uint8 * 6)]
+                ("evaluate_last", _c.c_uint8), ("reserved2", _c.c_uint8 * 6),
+                ("speculative", _c.c_int32), ("n_draft", _c.c_int32)]
 
 
 def _declare(name, restype, *argtypes):

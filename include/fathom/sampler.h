@@ -57,6 +57,15 @@ class Sampler {
   // Samples from `n_vocab` logits; the logits are not modified. Does not record the token in
   // the penalty window (call Accept).
   int32_t Sample(const float* logits, int32_t n_vocab);
+  // The distribution Sample draws from for these logits (after bias, penalties, the truncating
+  // stages and temperature): candidate `ids` with `probs` summing to 1; with temperature <= 0
+  // the argmax alone with probability 1. Consumes no randomness. Speculative decoding compares
+  // the target's and the draft's distributions with it.
+  void Distribution(const float* logits, int32_t n_vocab, std::vector<int32_t>* ids,
+                    std::vector<float>* probs);
+  // The next uniform number in [0, 1) from the sampler's RNG (53 random bits), the draw Sample
+  // uses.
+  double NextUniform();
   // Appends a token to the penalty window (prompt tokens and generated tokens alike).
   void Accept(int32_t token);
   void ClearHistory();
@@ -70,6 +79,7 @@ class Sampler {
   bool RestoreRngState(std::string_view state);
 
  private:
+  bool Candidates(const float* logits, int32_t n_vocab);
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -51,6 +51,39 @@ enum class ReasoningMode : int32_t {
   kSplitStartInside = 2,  // separate, and generation always starts inside the block
 };
 
+// How Generate proposes tokens ahead of the main model (speculative decoding).
+enum class Speculative : int32_t {
+  kNone = 0,
+  // Self-speculation with the model's multi-token-prediction module (DeepSeek-V3/R1): the MTP
+  // module drafts n_draft tokens, one batched forward of the main model verifies them. Greedy
+  // output is identical to kNone; with temperature > 0 the output distribution is exactly the
+  // model's (the random draws differ, so a seed gives other tokens than with kNone). Needs a
+  // session created with SessionOptions::mtp.
+  kMtp = 1,
+};
+
+inline constexpr int32_t kMaxDraftTokens = 3;  // GenerateOptions::n_draft is 1..kMaxDraftTokens
+
+// What speculation did during one Generate call.
+struct SpeculativeStats {
+  int64_t main_forwards = 0;  // verification forwards of the main model (one per step)
+  int64_t tokens = 0;         // tokens those forwards produced (accepted drafts + one each)
+  int64_t drafted = 0;        // draft tokens proposed
+  int64_t accepted = 0;       // draft tokens accepted
+  // Index d: drafts proposed / accepted at depth d + 1 (the (d+1)-th token after the verified
+  // one). A draft at depth d + 1 is only checked when the one before it was accepted.
+  int64_t drafted_at_depth[kMaxDraftTokens] = {};
+  int64_t accepted_at_depth[kMaxDraftTokens] = {};
+
+  double acceptance_rate() const {
+    return drafted == 0 ? 0.0 : static_cast<double>(accepted) / static_cast<double>(drafted);
+  }
+  double tokens_per_forward() const {
+    return main_forwards == 0 ? 0.0
+                              : static_cast<double>(tokens) / static_cast<double>(main_forwards);
+  }
+};
+
 struct GenerateOptions {
   int32_t max_tokens = 128;
   SamplerOptions sampler;
@@ -77,6 +110,9 @@ struct GenerateOptions {
   std::string reasoning_open_tag = "<think>";
   std::string reasoning_close_tag = "</think>";
   std::function<bool(int32_t token, const std::string& reasoning)> on_reasoning;
+  // Speculative decoding and its draft length per step (1..kMaxDraftTokens).
+  Speculative speculative = Speculative::kNone;
+  int32_t n_draft = 1;
 };
 
 struct GenerateResult {
@@ -92,6 +128,7 @@ struct GenerateResult {
   } stop_reason = StopReason::kMaxTokens;
   std::string stop_string;  // which one, with kStopString
   std::string reasoning;    // the reasoning text, with a ReasoningMode other than kNone
+  SpeculativeStats speculative;  // all zero without GenerateOptions::speculative
 };
 
 class Session {

@@ -11,6 +11,8 @@
 
 #include "absl/strings/str_format.h"
 #include "api/model_impl.h"
+#include "api/session_impl.h"
+#include "api/speculative_decoder.h"
 #include "format/mapped_file.h"
 #include "runtime/session_state.h"
 #include "runtime/thread_pool.h"
@@ -19,38 +21,6 @@
 
 namespace fathom {
 namespace internal {
-
-class SessionImpl {
- public:
-  SessionImpl(std::shared_ptr<const Model> m, std::unique_ptr<ForwardState> s, int n_threads,
-              int32_t n_batch)
-      : model(std::move(m)), state(std::move(s)), pool(n_threads), n_batch(n_batch) {}
-
-  std::shared_ptr<const Model> model;
-  std::unique_ptr<ForwardState> state;
-  ThreadPool pool;
-  int32_t n_batch;
-  std::vector<int32_t> tokens;
-  std::vector<float> logits;
-  int32_t n_logits = 0;
-  std::atomic<bool> cancel{false};
-  bool mtp = false;
-  int64_t mtp_next = 0;  // MTP cache entries valid below this position
-  std::vector<float> mtp_logits;
-  int32_t n_mtp_logits = 0;
-  int32_t mtp_first = 0;
-  ContextOverflow overflow = ContextOverflow::kError;
-  int64_t n_keep = 0;
-  int64_t n_evaluated = 0;
-  int64_t n_shifted = 0;
-  // The sampler whose RNG carries over between Generate calls and into saved states.
-  Sampler sampler;
-  bool sampler_live = false;
-  mutable std::optional<uint64_t> fingerprint;
-
-  const LanguageModel& lm() const { return *model->impl().model; }
-  Status ShiftContext(int64_t n_discard);
-};
 
 namespace {
 
@@ -350,6 +320,9 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
       return Status(StatusCode::kInvalidArgument, "the reasoning tags must not be empty");
     }
   }
+  if (options.speculative != Speculative::kNone) {
+    if (Status c = internal::SpeculativeDecoder::Check(s, options); !c.ok()) return c;
+  }
   s.cancel.store(false, std::memory_order_relaxed);
   Status st = EvaluateContinuing(prompt, false);
   if (st.code() == StatusCode::kCancelled) {
@@ -418,13 +391,15 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
     if (content_first) reasoning_cb();
     return go_on;
   };
+  std::optional<internal::SpeculativeDecoder> spec;  // tokens come from it when set
+  if (options.speculative != Speculative::kNone) spec.emplace(s, options);
   bool last_evaluated = true;  // whether the last token of result.tokens is in the cache
   for (int32_t i = 0; i < options.max_tokens; ++i) {
     if (s.cancel.load(std::memory_order_relaxed)) {
       result.stop_reason = GenerateResult::StopReason::kCancelled;
       break;
     }
-    const int32_t token = sampler.Sample(logits(-1), n_vocab());
+    const int32_t token = spec ? spec->Next() : sampler.Sample(logits(-1), n_vocab());
     if (options.stop_at_eos && tok.IsEndOfGeneration(token)) {
       result.stop_reason = GenerateResult::StopReason::kEndOfGeneration;
       break;
@@ -448,17 +423,22 @@ Result<GenerateResult> Session::Generate(const std::vector<int32_t>& prompt,
       break;
     }
     if (i + 1 == options.max_tokens) break;
-    if (s.overflow == ContextOverflow::kError && position() >= n_ctx()) {
+    if (s.overflow == ContextOverflow::kError &&
+        (spec ? spec->last_position() : position()) >= n_ctx()) {
       result.stop_reason = GenerateResult::StopReason::kContextFull;
       break;
     }
-    st = EvaluateContinuing({token}, false);
+    st = spec ? spec->Advance(options.max_tokens - i - 1) : EvaluateContinuing({token}, false);
     if (st.code() == StatusCode::kCancelled) {
       result.stop_reason = GenerateResult::StopReason::kCancelled;
       break;
     }
     if (!st.ok()) return st;
     last_evaluated = true;
+  }
+  if (spec) {
+    if (st = spec->Finish(last_evaluated); !st.ok()) return st;
+    result.speculative = spec->stats();
   }
   if (!stops.stopped()) {
     std::string tail = stops.Push(decoder.Flush(), &result.stop_string);

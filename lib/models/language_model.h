@@ -51,6 +51,9 @@ class ForwardState {
   // Called after cache rows have been replaced (restore, shift): drops derived state that
   // referred to positions (e.g. DeepSeek's MTP hidden rows).
   virtual void OnCacheRewritten() {}
+  // Called when the session drops positions >= n (a rewind, or rejected speculative tokens):
+  // cache rows there are simply overwritten later, but derived state about them must go.
+  virtual void OnTruncate(int64_t n) { (void)n; }
 };
 
 // Which positions of a forward batch need logits.
@@ -80,6 +83,15 @@ class LanguageModel {
   virtual absl::Status ForwardMtp(ForwardState& state, absl::Span<const int32_t> next_tokens,
                                   int64_t pos0, float* logits, ThreadPool& pool,
                                   const std::atomic<bool>* cancel) const;
+  // Drafting deeper than one token: runs the MTP module once more at `pos`, chained on its own
+  // output instead of the main model's hidden state. The hidden input is the MTP module's final
+  // (head-normed) hidden state of position pos - 1 from the latest ForwardMtp or
+  // ForwardMtpChained call, which must have ended there; `next_token` is the token at pos + 1
+  // (a draft). Writes the MTP cache entry at `pos` (a speculative entry: a later ForwardMtp
+  // over `pos` overwrites it) and [n_vocab] logits predicting the token at pos + 2.
+  virtual absl::Status ForwardMtpChained(ForwardState& state, int32_t next_token, int64_t pos,
+                                         float* logits, ThreadPool& pool,
+                                         const std::atomic<bool>* cancel) const;
 };
 
 // Builds the model the GGUF file describes (by general.architecture) and fills `info`.

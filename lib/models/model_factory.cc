@@ -11,6 +11,11 @@ absl::Status LanguageModel::ForwardMtp(ForwardState&, absl::Span<const int32_t>,
   return absl::FailedPreconditionError("this model has no multi-token prediction module");
 }
 
+absl::Status LanguageModel::ForwardMtpChained(ForwardState&, int32_t, int64_t, float*, ThreadPool&,
+                                              const std::atomic<bool>*) const {
+  return absl::FailedPreconditionError("this model has no multi-token prediction module");
+}
+
 absl::StatusOr<std::unique_ptr<LanguageModel>> LoadLanguageModel(const GgufFile& gguf,
                                                                  ModelInfo* info) {
   auto arch = gguf.GetString("general.architecture");

@@ -93,15 +93,50 @@ bool Sampler::RestoreRngState(std::string_view state) {
   return true;
 }
 
+double Sampler::NextUniform() {
+  return static_cast<double>(state_->rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
 int32_t Sampler::Sample(const float* logits, int32_t n_vocab) {
   if (n_vocab <= 0) return -1;
+  const SamplerOptions& o = state_->options;
+  if (o.temperature <= 0.0f && !(PenaltiesActive(o) && !state_->history.empty()) &&
+      o.logit_bias.empty()) {
+    return static_cast<int32_t>(std::max_element(logits, logits + n_vocab) - logits);
+  }
+  if (!Candidates(logits, n_vocab)) return state_->ids[0];  // greedy: the argmax alone
+  State& s = *state_;
+  const double u = NextUniform();
+  double cum = 0.0;
+  for (size_t i = 0; i < s.ids.size(); ++i) {
+    cum += s.probs[i];
+    if (u < cum) return s.ids[i];
+  }
+  return s.ids.back();
+}
+
+void Sampler::Distribution(const float* logits, int32_t n_vocab, std::vector<int32_t>* ids,
+                           std::vector<float>* probs) {
+  ids->clear();
+  probs->clear();
+  if (n_vocab <= 0) return;
+  if (!Candidates(logits, n_vocab)) {
+    ids->push_back(state_->ids[0]);
+    probs->push_back(1.0f);
+    return;
+  }
+  *ids = state_->ids;
+  *probs = state_->probs;
+}
+
+// Runs the chain over `logits` into the candidate list. Greedy (temperature <= 0): leaves the
+// argmax alone in ids[0] and returns false. Otherwise leaves ids/probs as the distribution to
+// draw from and returns true.
+bool Sampler::Candidates(const float* logits, int32_t n_vocab) {
   State& s = *state_;
   const SamplerOptions& o = s.options;
   const bool penalties = PenaltiesActive(o) && !s.history.empty();
   const bool greedy = o.temperature <= 0.0f;
-  if (greedy && !penalties && o.logit_bias.empty()) {
-    return static_cast<int32_t>(std::max_element(logits, logits + n_vocab) - logits);
-  }
 
   std::vector<int32_t>& ids = s.ids;
   std::vector<float>& vals = s.vals;
@@ -178,7 +213,9 @@ int32_t Sampler::Sample(const float* logits, int32_t n_vocab) {
 
   if (greedy) {
     apply_penalties();
-    return ids[std::max_element(vals.begin(), vals.end()) - vals.begin()];
+    ids[0] = ids[std::max_element(vals.begin(), vals.end()) - vals.begin()];
+    ids.resize(1);
+    return false;
   }
 
   for (SamplerStage stage : o.order) {
@@ -264,14 +301,7 @@ int32_t Sampler::Sample(const float* logits, int32_t n_vocab) {
     }
   }
   softmax();
-  // A uniform double in [0, 1) from 53 random bits (no implementation-defined distribution).
-  const double u = static_cast<double>(s.rng() >> 11) * (1.0 / 9007199254740992.0);
-  double cum = 0.0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    cum += s.probs[i];
-    if (u < cum) return ids[i];
-  }
-  return ids.back();
+  return true;
 }
 
 }  // namespace fathom

@@ -62,6 +62,17 @@ int main(void) {
   FIELD(fathom_generate_params, reasoning);
   FIELD(fathom_generate_params, evaluate_last);
   FIELD(fathom_generate_params, reserved2);
+  FIELD(fathom_generate_params, speculative);
+  FIELD(fathom_generate_params, n_draft);
+
+  STRUCT(fathom_speculative_stats);
+  FIELD(fathom_speculative_stats, struct_size);
+  FIELD(fathom_speculative_stats, main_forwards);
+  FIELD(fathom_speculative_stats, tokens);
+  FIELD(fathom_speculative_stats, drafted);
+  FIELD(fathom_speculative_stats, accepted);
+  FIELD(fathom_speculative_stats, drafted_at_depth);
+  FIELD(fathom_speculative_stats, accepted_at_depth);
 
   STRUCT(fathom_sampler_params);
   FIELD(fathom_sampler_params, struct_size);

@@ -3,6 +3,7 @@
  * path), and greedy generation on the stories260K fixture against llama.cpp's tokens.
  * Without the fixture the model part is skipped (reported as SKIP), unless CI=true. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ static void TestDefaultParams(void) {
   CHECK(gp.temperature > 0.79f && gp.temperature < 0.81f);
   CHECK(gp.top_p > 0.94f && gp.top_p < 0.96f);
   CHECK(gp.on_token == NULL && gp.user_data == NULL);
+  CHECK(gp.speculative == FATHOM_SPECULATIVE_NONE && gp.n_draft == 1);
 
   CHECK_OK(fathom_sampler_default_params(&samp));
   CHECK(samp.struct_size == sizeof(samp));
@@ -242,6 +244,11 @@ static void TestNullHandles(void) {
     CHECK_STATUS(fathom_session_load_state_file(NULL, "x.state"), FATHOM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(fathom_session_save_state_file(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(fathom_session_load_state_file(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  }
+  {
+    fathom_speculative_stats stats;
+    stats.struct_size = sizeof(stats);
+    CHECK_STATUS(fathom_session_speculative_stats(NULL, &stats), FATHOM_STATUS_INVALID_ARGUMENT);
   }
 
   CHECK_STATUS(fathom_sampler_sample(NULL, &one_logit, 1, &token), FATHOM_STATUS_INVALID_ARGUMENT);
@@ -1156,6 +1163,70 @@ static int FileExists(const char* path) {
   return 1;
 }
 
+/* MTP speculative decoding through the C ABI: greedy tokens equal the reference continuation
+ * (fixtures/deepseek/v3-tiny/expected.json "gen_tokens") for every n_draft, the statistics add
+ * up, and the refusals (no MTP session, bad mode or n_draft, bad stats struct) are errors. */
+static void TestSpeculative(fathom_model* model, const int32_t* prompt) {
+  static const int32_t kGreedy[16] = {10,  531, 382, 567, 654, 540,  633, 197,
+                                      443, 541, 359, 1001, 225, 288, 181, 274};
+  fathom_session* session = NULL;
+  fathom_session_params sp;
+  fathom_generate_params gp;
+  fathom_speculative_stats stats;
+  int32_t out[16];
+  size_t n = 0;
+  int32_t n_draft, d;
+  CHECK_OK(fathom_session_default_params(&sp));
+  sp.n_ctx = 64;
+  CHECK_OK(fathom_generate_default_params(&gp));
+  gp.temperature = 0.0f;
+  gp.max_tokens = 16;
+  gp.stop_at_eog = 0;
+  gp.speculative = FATHOM_SPECULATIVE_MTP;
+  CHECK_OK(fathom_session_create(model, &sp, &session)); /* without mtp: refused */
+  CHECK_STATUS(fathom_session_generate(session, prompt, 20, &gp, out, 16, &n, NULL),
+               FATHOM_STATUS_FAILED_PRECONDITION);
+  fathom_session_free(session);
+  sp.mtp = 1;
+  for (n_draft = 1; n_draft <= FATHOM_MAX_DRAFT; ++n_draft) {
+    CHECK_OK(fathom_session_create(model, &sp, &session));
+    if (session == NULL) return;
+    gp.n_draft = n_draft;
+    CHECK_OK(fathom_session_generate(session, prompt, 20, &gp, out, 16, &n, NULL));
+    CHECK(n == 16 && memcmp(out, kGreedy, sizeof(kGreedy)) == 0);
+    memset(&stats, 0xff, sizeof(stats));
+    stats.struct_size = sizeof(stats);
+    CHECK_OK(fathom_session_speculative_stats(session, &stats));
+    CHECK(stats.struct_size == sizeof(stats) && stats.main_forwards > 0 && stats.tokens == 15);
+    CHECK(stats.drafted > 0 && stats.accepted >= 0 && stats.accepted <= stats.drafted);
+    for (d = 0; d < FATHOM_MAX_DRAFT; ++d) {
+      CHECK(stats.accepted_at_depth[d] <= stats.drafted_at_depth[d]);
+      CHECK(d < n_draft || stats.drafted_at_depth[d] == 0);
+    }
+    stats.struct_size = 3;
+    CHECK_STATUS(fathom_session_speculative_stats(session, &stats),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    fathom_session_free(session);
+  }
+  CHECK_OK(fathom_session_create(model, &sp, &session));
+  if (session == NULL) return;
+  gp.n_draft = FATHOM_MAX_DRAFT + 1;
+  CHECK_STATUS(fathom_session_generate(session, prompt, 20, &gp, out, 16, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  gp.n_draft = 1;
+  gp.speculative = 7;
+  CHECK_STATUS(fathom_session_generate(session, prompt, 20, &gp, out, 16, &n, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  /* The first released layout (no speculative fields) still works, without speculation. */
+  gp.struct_size = offsetof(fathom_generate_params, min_p);
+  CHECK_OK(fathom_session_generate(session, prompt, 20, &gp, out, 16, &n, NULL));
+  CHECK(n == 16 && memcmp(out, kGreedy, sizeof(kGreedy)) == 0);
+  stats.struct_size = sizeof(stats);
+  CHECK_OK(fathom_session_speculative_stats(session, &stats));
+  CHECK(stats.main_forwards == 0 && stats.drafted == 0);
+  fathom_session_free(session);
+}
+
 /* DeepSeek-V3 MTP logits through the C ABI: row p's argmax equals the reference's
  * (fixtures/deepseek/v3-tiny/expected.json "mtp_argmax", rows 0..18 of the prompt). */
 static void TestMtp(const char* folder) {
@@ -1188,6 +1259,7 @@ static void TestMtp(const char* folder) {
     CHECK(row == NULL);
     fathom_session_free(session);
   }
+  TestSpeculative(model, kPrompt);
   fathom_model_free(model);
 }
 

@@ -32,6 +32,7 @@ DeepSeekState::DeepSeekState(const DeepSeekConfig& c, int64_t n_mtp_layers, int6
   dense_up.resize(max_batch * c.intermediate_size);
   mtp_in.resize(max_batch * 2 * d);
   hidden.resize((max_batch + 1) * d);
+  mtp_hidden.resize(d);
   mla.Resize(c, max_batch);
   if (c.n_routed_experts > 0) moe.Resize(c, max_batch);
 }
@@ -49,6 +50,7 @@ int64_t DeepSeekState::bytes() const {
                         &dense_up,
                         &mtp_in,
                         &hidden,
+                        &mtp_hidden,
                         &mla.q_a,
                         &mla.q,
                         &mla.kv,
@@ -62,6 +64,12 @@ int64_t DeepSeekState::bytes() const {
     n += static_cast<int64_t>(v->size() * sizeof(float));
   }
   return n;
+}
+
+void DeepSeekState::OnTruncate(int64_t n) {
+  // Hidden rows at positions >= n belong to dropped tokens; an MTP row at p used token p + 1.
+  if (hidden_first_pos + hidden_rows > n) hidden_rows = std::max<int64_t>(0, n - hidden_first_pos);
+  if (mtp_hidden_pos >= n - 1) mtp_hidden_pos = -1;
 }
 
 MlaCache DeepSeekState::LayerCache(int64_t layer) {
@@ -169,8 +177,8 @@ absl::StatusOr<std::unique_ptr<ForwardState>> DeepSeekModel::NewState(int64_t n_
     return absl::ResourceExhaustedError(
         absl::StrFormat("a latent cache of %d tokens would need %.0Lf bytes", n_ctx, bytes));
   }
-  auto state = std::make_unique<DeepSeekState>(
-      config_, static_cast<int64_t>(weights_.mtp.size()), n_ctx, std::min(max_batch, n_ctx));
+  auto state = std::make_unique<DeepSeekState>(config_, static_cast<int64_t>(weights_.mtp.size()),
+                                               n_ctx, std::min(max_batch, n_ctx));
   state->rope = rope_.get();
   return state;
 }
@@ -237,8 +245,7 @@ absl::Status DeepSeekModel::ForwardMtp(ForwardState& state_base,
   if (weights_.mtp.empty())
     return LanguageModel::ForwardMtp(state_base, next_tokens, pos0, logits, pool, cancel);
   auto& st = static_cast<DeepSeekState&>(state_base);
-  const DeepSeekConfig& c = config_;
-  const int64_t n = static_cast<int64_t>(next_tokens.size()), d = c.hidden_size;
+  const int64_t n = static_cast<int64_t>(next_tokens.size());
   if (n == 0) return absl::OkStatus();
   if (n > st.max_batch() || pos0 < 0 || pos0 + n > st.n_ctx()) {
     return absl::InternalError("MTP batch exceeds the session's buffers");
@@ -251,7 +258,41 @@ absl::Status DeepSeekModel::ForwardMtp(ForwardState& state_base,
   if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
     return absl::CancelledError("cancelled");
   }
-  FATHOM_RETURN_IF_ERROR(CheckTokens(next_tokens, c.vocab_size));
+  FATHOM_RETURN_IF_ERROR(CheckTokens(next_tokens, config_.vocab_size));
+  RunMtp(st, next_tokens, pos0, &st.hidden[(pos0 - st.hidden_first_pos) * config_.hidden_size],
+         logits, pool);
+  return absl::OkStatus();
+}
+
+absl::Status DeepSeekModel::ForwardMtpChained(ForwardState& state_base, int32_t next_token,
+                                              int64_t pos, float* logits, ThreadPool& pool,
+                                              const std::atomic<bool>* cancel) const {
+  if (weights_.mtp.empty()) {
+    return LanguageModel::ForwardMtpChained(state_base, next_token, pos, logits, pool, cancel);
+  }
+  auto& st = static_cast<DeepSeekState&>(state_base);
+  if (pos <= 0 || pos >= st.n_ctx()) {
+    return absl::InternalError("chained MTP position outside the session's context");
+  }
+  if (st.mtp_hidden_pos != pos - 1) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("chained MTP step at %d needs the MTP hidden state of %d (kept: %d)", pos,
+                        pos - 1, st.mtp_hidden_pos));
+  }
+  if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("cancelled");
+  }
+  const int32_t token[1] = {next_token};
+  FATHOM_RETURN_IF_ERROR(CheckTokens(token, config_.vocab_size));
+  // RunMtp reads the hidden input before it overwrites mtp_hidden with this row's output.
+  RunMtp(st, token, pos, st.mtp_hidden.data(), logits, pool);
+  return absl::OkStatus();
+}
+
+void DeepSeekModel::RunMtp(DeepSeekState& st, absl::Span<const int32_t> next_tokens, int64_t pos0,
+                           const float* h, float* logits, ThreadPool& pool) const {
+  const DeepSeekConfig& c = config_;
+  const int64_t n = static_cast<int64_t>(next_tokens.size()), d = c.hidden_size;
   const MtpWeights& m = weights_.mtp[0];
   const float eps = static_cast<float>(c.rms_norm_eps);
   const int64_t half = c.qk_rope_head_dim / 2;
@@ -265,7 +306,7 @@ absl::Status DeepSeekModel::ForwardMtp(ForwardState& state_base,
       DequantizeRow(m.embed, next_tokens[i], e);
       RmsNorm(e, m.enorm, d, eps, e);
     }
-    RmsNorm(&st.hidden[(p - st.hidden_first_pos) * d], m.hnorm, d, eps, e + d);
+    RmsNorm(&h[i * d], m.hnorm, d, eps, e + d);
     rope_->Angles(p, &st.cos[i * half], &st.sin[i * half]);
   }
   MatMul(m.eh_proj, st.mtp_in.data(), n, st.x.data(), pool);
@@ -280,8 +321,9 @@ absl::Status DeepSeekModel::ForwardMtp(ForwardState& state_base,
   RunBlock(c, m.block, *rope_, softmax_scale_, n, pos0, st.LayerCache(c.num_hidden_layers), st,
            pool, tid, tw);
   for (int64_t t = 0; t < n; ++t) RmsNorm(&st.x[t * d], m.head_norm, d, eps, &st.xn[t * d]);
+  std::memcpy(st.mtp_hidden.data(), &st.xn[(n - 1) * d], d * sizeof(float));
+  st.mtp_hidden_pos = pos0 + n - 1;
   MatMul(m.head, st.xn.data(), n, logits, pool);
-  return absl::OkStatus();
 }
 
 }  // namespace fathom::internal

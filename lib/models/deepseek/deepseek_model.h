@@ -15,6 +15,8 @@
 
 namespace fathom::internal {
 
+class DeepSeekState;
+
 class DeepSeekModel final : public LanguageModel {
  public:
   static absl::StatusOr<std::unique_ptr<DeepSeekModel>> LoadHf(const HfCheckpoint& ckpt,
@@ -32,11 +34,18 @@ class DeepSeekModel final : public LanguageModel {
   absl::Status ForwardMtp(ForwardState& state, absl::Span<const int32_t> next_tokens, int64_t pos0,
                           float* logits, ThreadPool& pool,
                           const std::atomic<bool>* cancel) const override;
+  absl::Status ForwardMtpChained(ForwardState& state, int32_t next_token, int64_t pos,
+                                 float* logits, ThreadPool& pool,
+                                 const std::atomic<bool>* cancel) const override;
 
   const DeepSeekConfig& config() const { return config_; }
 
  private:
   DeepSeekModel(DeepSeekConfig config, std::unique_ptr<WeightSource> source);
+  // The MTP module over rows pos0.. with hidden inputs `h` ([n x hidden]); keeps the last row's
+  // head-normed output in st.mtp_hidden for a chained step.
+  void RunMtp(DeepSeekState& st, absl::Span<const int32_t> next_tokens, int64_t pos0,
+              const float* h, float* logits, ThreadPool& pool) const;
   absl::Status Finish(ModelInfo* info);
 
   DeepSeekConfig config_;

@@ -22,7 +22,11 @@ class DeepSeekState final : public ForwardState {
   MlaCache LayerCache(int64_t layer);  // main layers 0..L-1, MTP layers L..
   // Per layer (main, then MTP): "blk.L.c_kv" (no rotation) and "blk.L.k_pe" (one roped vector).
   std::vector<CacheSlab> CacheSlabs() override;
-  void OnCacheRewritten() override { hidden_rows = 0; }
+  void OnCacheRewritten() override {
+    hidden_rows = 0;
+    mtp_hidden_pos = -1;
+  }
+  void OnTruncate(int64_t n) override;
   const RopeTable* rope = nullptr;  // the model's, for re-roping k_pe in a context shift
 
   // Routing of the latest Forward (main layers) / ForwardMtp, when enabled: per layer,
@@ -39,6 +43,10 @@ class DeepSeekState final : public ForwardState {
   std::vector<float> hidden;
   int64_t hidden_first_pos = 0;
   int64_t hidden_rows = 0;
+  // The MTP module's final hidden state (after shared_head.norm) of its latest row, at position
+  // mtp_hidden_pos (-1: none): the hidden input of a chained draft step.
+  std::vector<float> mtp_hidden;
+  int64_t mtp_hidden_pos = -1;
 
   std::vector<float> c_kv, k_pe;
   std::vector<float> x, xn, tmp, cos, sin, dense_gate, dense_up, mtp_in;
