@@ -45,7 +45,9 @@ int RunCommand(int argc, char** argv) {
   bool ignore_eos = false, json = false;
 
   OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
-  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required",
+  parser.AddString("-m,--model", "PATH",
+                   "model: a GGUF file or a Hugging Face folder (default: the shipped demo model, "
+                   "docs/DEMO_MODEL.md)",
                    &model_path);
   parser.AddString("-p,--prompt", "TEXT",
                    "prompt text (tokenized with BOS, no special tokens; with --load-state it is "
@@ -90,8 +92,7 @@ int RunCommand(int argc, char** argv) {
   parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
                  &json);
   if (!stops_ok) return UsageError(parser, "option '--stop' needs a value (STR)");
-  if (int rc = ParseCommandLine(parser, static_cast<int>(args.size()), args.data(), {"--model"});
-      rc >= 0) {
+  if (int rc = ParseCommandLine(parser, static_cast<int>(args.size()), args.data(), {}); rc >= 0) {
     return rc;
   }
   const bool resume = parser.Given("--load-state");
@@ -120,6 +121,8 @@ int RunCommand(int argc, char** argv) {
   if (session_options.n_batch <= 0) return UsageError(parser, "-b must be > 0");
   generate.stop_at_eos = !ignore_eos;
 
+  model_path = ResolveModelPath("run", model_path);
+  if (model_path.empty()) return kExitFailure;
   std::shared_ptr<const Model> model = LoadModel("run", model_path);
   if (!model) return kExitFailure;
   if (parser.Given("--prompt")) {
