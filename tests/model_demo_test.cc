@@ -206,6 +206,42 @@ TEST(DemoTokenizer, WholeCorpusMatchesSpmEncode) {
   EXPECT_GT(tokens, 1000000u);
 }
 
+// nmt_nfkc (the tokenizer's precompiled normalizer map) on text that it changes: full-width and
+// compatibility characters, ligatures, odd spaces and controls, malformed UTF-8.
+TEST(DemoTokenizer, NormalizerMatchesSpmEncode) {
+  std::error_code ec;
+  if (!std::filesystem::exists("/usr/bin/spm_encode", ec)) {
+    GTEST_SKIP() << "needs the sentencepiece package (cmake/install_deps.sh)";
+  }
+  const std::vector<std::string> lines = {
+      "\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3 full width \xEF\xBC\x91\xEF\xBC\x92",
+      "\xEF\xAC\x81nd the \xEF\xAC\x82ock \xE2\x91\xA0 \xE2\x85\xA2 x\xC2\xB2",
+      "caf\xC3\xA9 cafe\xCC\x81 \xC3\x85ngstr\xC3\xB6m \xE2\x84\xAB",
+      "tab\there  two\xC2\xA0nbsp\xE2\x80\x83" "em\xE3\x80\x80ideographic",
+      "ctrl\x01\x7F mid \xE2\x80\x8B zw \xEF\xBB\xBF bom",
+      "   leading and trailing   ",
+      "bad \xFF\xFE utf8 \xC3 end \xEF\xBF\xBD kept",
+      "\xE3\x81\x8B\xE3\x82\x99 \xEF\xBD\xB6\xEF\xBE\x9E \xE1\x84\x80\xE1\x85\xA1"};
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("fathom_demo_norm_" + std::to_string(::getpid()) + ".txt"))
+                               .string();
+  {
+    std::ofstream f(path, std::ios::binary);
+    for (const std::string& l : lines) f << l << '\n';
+  }
+  const auto ids = Lines(RunCommand("/usr/bin/spm_encode --model=" + ModelDir() +
+                                    "/tokenizer.model --output_format=id --input=" + path));
+  std::filesystem::remove(path, ec);
+  ASSERT_EQ(ids.size(), lines.size());
+  auto model = LoadDemo();
+  ASSERT_NE(model, nullptr);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto got = model->tokenizer().Encode(lines[i], {.add_bos = false});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, ParseIds(ids[i])) << "line " << i;
+  }
+}
+
 // `fathom run` with no -m generates with the demo model ($FATHOM_DEMO_MODEL first).
 TEST(DemoCli, RunWithoutModelUsesTheDemoModel) {
   FATHOM_REQUIRE_CLI();
