@@ -6,7 +6,10 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libicu-dev
       ocl-icd-opencl-dev clang libclang-rt-14-dev
       python3 ca-certificates
-      mono-mcs)  # the C# example (examples/csharp): Mono's compiler and runtime
+      mono-mcs  # the C# example (examples/csharp): Mono's compiler and runtime
+      # The demo model's tokenizer test (tests/model_demo_test.cc) encodes the whole KJV corpus
+      # with spm_encode and compares.
+      sentencepiece bible-kjv)
 # The Node.js example (examples/node) needs node and npm; a machine that has them from elsewhere
 # (e.g. NodeSource, whose nodejs bundles npm) keeps them.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

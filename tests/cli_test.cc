@@ -422,7 +422,7 @@ TEST(CliErrors, BadCommandLines) {
   const std::string m = "/nonexistent/model.gguf";  // never loaded: arguments are checked first
   ExpectFailure({}, 2, "usage: fathom");
   ExpectFailure({"frobnicate"}, 2, "unknown command 'frobnicate'");
-  ExpectFailure({"run", "-p", "hi"}, 2, "missing required option --model");
+  ExpectFailure({"info"}, 2, "missing required option --model");
   ExpectFailure({"run", "-m", m}, 2, "give -p/--prompt or --prompt-ids");
   ExpectFailure({"run", "-m", m, "-p", "hi", "--prompt-ids", "1"}, 2, "give only one of");
   ExpectFailure({"run", "-m", m, "-p", "hi", "--bogus"}, 2, "unknown option '--bogus'");

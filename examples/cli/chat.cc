@@ -84,7 +84,9 @@ int ChatCommand(int argc, char** argv) {
   SessionOptions session_options;
   bool no_color = false;
   OptionParser parser("chat", "Talks with a model interactively (streamed replies).");
-  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required",
+  parser.AddString("-m,--model", "PATH",
+                   "model: a GGUF file or a Hugging Face folder (default: the shipped demo model, "
+                   "docs/DEMO_MODEL.md)",
                    &model_path);
   parser.AddString("--system", "TEXT", "text placed before the conversation", &system_prompt);
   parser.AddInt32("-n,--n-predict", "N", "tokens per reply at most (default 512)",
@@ -104,7 +106,7 @@ int ChatCommand(int argc, char** argv) {
   parser.AddString("--reasoning", "MODE", "<think> text: dim, show or hide (default dim)",
                    &reasoning);
   parser.AddFlag("--no-color", "no terminal escape codes", &no_color);
-  if (int rc = ParseCommandLine(parser, argc, argv, {"--model"}); rc >= 0) return rc;
+  if (int rc = ParseCommandLine(parser, argc, argv, {}); rc >= 0) return rc;
   ReasoningMode mode;
   if (reasoning == "dim") {
     mode = ReasoningMode::kDim;
@@ -119,6 +121,8 @@ int ChatCommand(int argc, char** argv) {
   // A long conversation keeps going: the oldest turns give way (the system text stays).
   session_options.context_overflow = ContextOverflow::kShift;
 
+  model_path = ResolveModelPath("chat", model_path);
+  if (model_path.empty()) return kExitFailure;
   std::shared_ptr<const Model> model = LoadModel("chat", model_path);
   if (!model) return kExitFailure;
   const Tokenizer& tok = model->tokenizer();

@@ -23,6 +23,13 @@ int UsageError(const OptionParser& parser, const std::string& message);
 int ParseCommandLine(OptionParser& parser, int argc, char** argv,
                      const std::vector<std::string>& required);
 
+// The shipped demo model (docs/DEMO_MODEL.md): $FATHOM_DEMO_MODEL when set, else the source
+// tree's examples/demo_model/fathom-demo-v3 when it is there, else the installed copy
+// (<datadir>/fathom/fathom-demo-v3); "" if none is found.
+std::string DefaultModelPath();
+// `given` when not empty, else DefaultModelPath(); prints an error and returns "" if neither.
+std::string ResolveModelPath(const std::string& command, const std::string& given);
+
 // Loads a model, printing the reason to stderr on failure (then returns nullptr).
 std::shared_ptr<const Model> LoadModel(const std::string& command, const std::string& path);
 std::unique_ptr<Session> CreateSession(const std::string& command,

@@ -72,7 +72,9 @@ int RunCommand(int argc, char** argv) {
   int32_t mtp_draft = 0;
 
   OptionParser parser("run", "Generates text from a prompt and streams it to stdout.");
-  parser.AddString("-m,--model", "PATH", "model: a GGUF file or a Hugging Face folder, required",
+  parser.AddString("-m,--model", "PATH",
+                   "model: a GGUF file or a Hugging Face folder (default: the shipped demo model, "
+                   "docs/DEMO_MODEL.md)",
                    &model_path);
   parser.AddString("-p,--prompt", "TEXT",
                    "prompt text (tokenized with BOS, no special tokens; with --load-state it is "
@@ -123,8 +125,7 @@ int RunCommand(int argc, char** argv) {
   parser.AddFlag("--json", "print {\"prompt_ids\", \"output_ids\", \"text\"} instead of streaming",
                  &json);
   if (!stops_ok) return UsageError(parser, "option '--stop' needs a value (STR)");
-  if (int rc = ParseCommandLine(parser, static_cast<int>(args.size()), args.data(), {"--model"});
-      rc >= 0) {
+  if (int rc = ParseCommandLine(parser, static_cast<int>(args.size()), args.data(), {}); rc >= 0) {
     return rc;
   }
   const bool resume = parser.Given("--load-state");
@@ -161,6 +162,8 @@ int RunCommand(int argc, char** argv) {
     session_options.mtp = true;
   }
 
+  model_path = ResolveModelPath("run", model_path);
+  if (model_path.empty()) return kExitFailure;
   std::shared_ptr<const Model> model = LoadModel("run", model_path);
   if (!model) return kExitFailure;
   if (parser.Given("--prompt")) {

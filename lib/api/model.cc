@@ -56,8 +56,9 @@ Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& fo
   const DeepSeekConfig& config = (*model)->config();
   impl->model = *std::move(model);
   if (!report(0.8f)) return cancelled;
-  // tokenizer.json (+ tokenizer_config.json for transformers' BOS/EOS rules and the chat
-  // template). The embedding may have more rows than the tokenizer has tokens (padding).
+  // tokenizer.json or a SentencePiece tokenizer.model (+ tokenizer_config.json for transformers'
+  // BOS/EOS rules and the chat template). The embedding may have more rows than the tokenizer has
+  // tokens (padding).
   auto tok = LoadTokenizerFromHfFolder(folder);
   if (tok.ok()) {
     if ((*tok)->vocab_size() > impl->info.n_vocab) {
@@ -70,10 +71,10 @@ Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& fo
   } else if (tok.status().code() != absl::StatusCode::kNotFound) {
     return FromAbsl(tok.status());
   } else {
-    const std::string reason =
-        impl->hf->HasTokenizerFiles()
-            ? absl::StrFormat("'%s' has a tokenizer.model but no tokenizer.json", folder)
-            : absl::StrFormat("'%s' has no tokenizer files; use token ids", folder);
+    const std::string reason = absl::StrFormat(
+        "'%s' has no tokenizer files (tokenizer.json or tokenizer.model); use "
+        "token ids",
+        folder);
     impl->tokenizer = std::make_unique<Tokenizer>(std::make_shared<MissingTokenizer>(
         reason, impl->info.n_vocab, static_cast<int32_t>(config.bos_token_id),
         static_cast<int32_t>(config.eos_token_id)));

@@ -3,6 +3,8 @@
 #include "tokenizer/spm_model_file.h"
 
 #include <climits>
+#include <optional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,7 @@
 #include "format/gguf_writer.h"
 #include "format/mapped_file.h"
 #include "tokenizer/sentencepiece_model.pb.h"
+#include "tokenizer/spm_charsmap.h"
 #include "tokenizer/unicode_text.h"
 #include "tokenizer/vocab.h"
 
@@ -57,9 +60,15 @@ absl::StatusOr<std::unique_ptr<SpmModelFileTokenizer>> SpmModelFileTokenizer::Cr
                                                  " is not supported (BPE only)"));
   }
   const spm::NormalizerSpec& norm = proto.normalizer_spec();
-  if (!norm.precompiled_charsmap().empty() && norm.name() != "identity") {
-    return absl::UnimplementedError(
-        absl::StrCat("SentencePiece normalizer '", norm.name(), "' is not supported"));
+  std::optional<SpmCharsMap> charsmap;
+  if (!norm.precompiled_charsmap().empty()) {
+    absl::StatusOr<SpmCharsMap> m = SpmCharsMap::Parse(norm.precompiled_charsmap());
+    if (!m.ok()) {
+      return absl::Status(
+          m.status().code(),
+          absl::StrCat("tokenizer.model: normalizer '", norm.name(), "': ", m.status().message()));
+    }
+    charsmap = *std::move(m);
   }
   if (trainer.treat_whitespace_as_suffix()) {
     return absl::UnimplementedError("treat_whitespace_as_suffix is not supported");
@@ -104,12 +113,18 @@ absl::StatusOr<std::unique_ptr<SpmModelFileTokenizer>> SpmModelFileTokenizer::Cr
   t->spm_ = *std::move(spm);
   t->add_dummy_prefix_ = norm.add_dummy_prefix();
   t->remove_extra_whitespaces_ = norm.remove_extra_whitespaces();
+  t->charsmap_ = std::move(charsmap);
   return t;
 }
 
 absl::StatusOr<std::vector<int32_t>> SpmModelFileTokenizer::Encode(std::string_view text,
                                                                    bool add_bos,
                                                                    bool /*parse_special*/) const {
+  std::string normalized;
+  if (charsmap_.has_value()) {
+    normalized = charsmap_->Normalize(text);
+    text = normalized;
+  }
   if (!remove_extra_whitespaces_) return spm_->Encode(text, add_bos, false);
   return spm_->Encode(RemoveExtraWhitespaces(text), add_bos, false);
 }

@@ -1,16 +1,19 @@
 // SentencePiece tokenizer.model files (protobuf ModelProto): BPE models encode with the same
-// score-ordered merges as llama.cpp's SPM tokenizer, with sentencepiece's rules (special-token
-// text is plain text, BOS on request, decoding drops the dummy-prefix space).
+// score-ordered merges as llama.cpp's SPM tokenizer, with sentencepiece's rules (the normalizer's
+// precompiled map, special-token text is plain text, BOS on request, decoding drops the
+// dummy-prefix space).
 #ifndef FATHOM_LIB_TOKENIZER_SPM_MODEL_FILE_H_
 #define FATHOM_LIB_TOKENIZER_SPM_MODEL_FILE_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tokenizer/spm_charsmap.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer_impl.h"
 
@@ -46,6 +49,8 @@ class SpmModelFileTokenizer final : public TokenizerImpl {
   std::unique_ptr<SpmTokenizer> spm_;
   bool add_dummy_prefix_ = true;
   bool remove_extra_whitespaces_ = false;
+  // The normalizer's precompiled map (e.g. nmt_nfkc); none for the identity normalizer.
+  std::optional<SpmCharsMap> charsmap_;
 };
 
 }  // namespace fathom::internal

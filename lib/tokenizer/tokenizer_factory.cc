@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tokenizer/byte_level_bpe_vocab.h"
+#include "tokenizer/hf_spm_tokenizer.h"
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/spm_model_file.h"
 #include "tokenizer/spm_tokenizer.h"
@@ -84,18 +85,28 @@ absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufF
 absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromHfFolder(const std::string& dir) {
   const std::string json_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   const std::string config_path = (std::filesystem::path(dir) / "tokenizer_config.json").string();
+  const std::string spm_path = (std::filesystem::path(dir) / "tokenizer.model").string();
   std::error_code ec;
-  if (!std::filesystem::exists(json_path, ec)) {
-    return absl::NotFoundError(absl::StrCat(dir, " has no tokenizer.json"));
+  const bool has_json = std::filesystem::exists(json_path, ec);
+  if (!has_json && !std::filesystem::exists(spm_path, ec)) {
+    return absl::NotFoundError(absl::StrCat(dir, " has no tokenizer.json or tokenizer.model"));
   }
-  absl::StatusOr<std::string> json = ReadSmallFile(json_path);
-  if (!json.ok()) return json.status();
   std::string config;
   if (std::filesystem::exists(config_path, ec)) {
     absl::StatusOr<std::string> c = ReadSmallFile(config_path);
     if (!c.ok()) return c.status();
     config = *std::move(c);
   }
+  if (!has_json) {
+    // A SentencePiece-only folder: tokenizer.model with tokenizer_config.json's rules.
+    absl::StatusOr<std::string> model = ReadSmallFile(spm_path);
+    if (!model.ok()) return model.status();
+    absl::StatusOr<std::unique_ptr<HfSpmTokenizer>> t = HfSpmTokenizer::Create(*model, config);
+    if (!t.ok()) return t.status();
+    return std::unique_ptr<TokenizerImpl>(*std::move(t));
+  }
+  absl::StatusOr<std::string> json = ReadSmallFile(json_path);
+  if (!json.ok()) return json.status();
   absl::StatusOr<std::unique_ptr<HfTokenizer>> t = HfTokenizer::Create(*json, config);
   if (!t.ok()) return t.status();
   return std::unique_ptr<TokenizerImpl>(*std::move(t));

@@ -68,7 +68,8 @@ absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromGguf(const GgufF
 // GGUF file. A directory loads tokenizer.json with tokenizer_config.json (a model's rules).
 absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromPath(const std::string& path);
 // tokenizer.json (+ tokenizer_config.json when present) of a Hugging Face model folder, with
-// transformers' rules for BOS/EOS; NotFound if the folder has no tokenizer.json.
+// transformers' rules for BOS/EOS; without tokenizer.json, its SentencePiece tokenizer.model
+// (HfSpmTokenizer); NotFound if the folder has neither.
 absl::StatusOr<std::unique_ptr<TokenizerImpl>> LoadTokenizerFromHfFolder(const std::string& dir);
 
 }  // namespace fathom::internal
