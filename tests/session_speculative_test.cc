@@ -171,6 +171,42 @@ INSTANTIATE_TEST_SUITE_P(Models, SpeculativeGreedyTest, ::testing::ValuesIn(kMod
                            return n;
                          });
 
+// The shipped demo model (examples/demo_model, a trained MTP head): 256 greedy tokens from each of
+// five prompts are the same with n_draft 1, 2 and 3 as without speculation, and the trained head's
+// drafts are accepted often (docs/PERFORMANCE.md has the rates).
+TEST(SpeculativeDemoModelTest, SameTokensAsPlainGreedyOnFivePrompts) {
+  auto loaded = Model::Load(std::string(FATHOM_DEMO_DIR) + "/fathom-demo-v3");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  std::shared_ptr<const Model> model = *loaded;
+  const char* const prompts[] = {"In the beginning God created", "And the LORD said unto Moses",
+                                 "Blessed are the", "The kingdom of heaven is like",
+                                 "And it came to pass, when"};
+  int64_t drafted = 0, accepted = 0;
+  for (const char* text : prompts) {
+    auto prompt = model->tokenizer().Encode(text);
+    ASSERT_TRUE(prompt.ok()) << prompt.status().ToString();
+    auto plain = NewSession(model, true, 512);
+    auto want = plain->Generate(*prompt, Greedy(256, 0));
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ASSERT_EQ(want->tokens.size(), 256u);
+    for (int32_t n_draft = 1; n_draft <= kMaxDraftTokens; ++n_draft) {
+      SCOPED_TRACE(std::string(text) + " n_draft " + std::to_string(n_draft));
+      auto s = NewSession(model, true, 512);
+      auto got = s->Generate(*prompt, Greedy(256, n_draft));
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(got->tokens, want->tokens);
+      EXPECT_EQ(s->tokens(), plain->tokens());
+      if (n_draft == 1) {
+        drafted += got->speculative.drafted;
+        accepted += got->speculative.accepted;
+      }
+    }
+  }
+  // A trained MTP head agrees with the main model far more often than chance (a random head: 0%).
+  EXPECT_GT(static_cast<double>(accepted), 0.3 * static_cast<double>(drafted))
+      << accepted << " of " << drafted << " drafts accepted";
+}
+
 class SpeculativeSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
