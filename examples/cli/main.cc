@@ -1,4 +1,5 @@
-// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode, chat-template, info).
+// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode,
+// chat-template, info, make-model, quantize).
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -24,6 +25,8 @@ constexpr Command kCommands[] = {
     {"decode", "print the text of token ids", DecodeCommand},
     {"chat-template", "render a conversation with the chat template", ChatTemplateCommand},
     {"info", "print a model's metadata", InfoCommand},
+    {"make-model", "write a random-weight GGUF with a real model's shapes", MakeModelCommand},
+    {"quantize", "convert a GGUF to a quantized type as llama-quantize does", QuantizeCommand},
 };
 
 void PrintUsage(std::FILE* out) {
