@@ -143,11 +143,17 @@ std::atomic<MatMulMode>& ModeFlag() {
   return mode;
 }
 
+// Batches up to this size take the int8 path. Larger batches (prefill) keep the float path: its
+// 4x2 register tiles dequantize each row once for all tokens, while the int8 kernels redo the
+// per-block scale work for every token and measured 2-3x slower at 64 tokens
+// (docs/PERFORMANCE.md); batched int8 tiles are future work.
+constexpr int64_t kInt8MaxTokens = 1;
+
 // Int8 path: activations quantized once (every token), each weight row streamed once and dotted
 // with all tokens' quantized activations while it is in L1.
 bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                 ThreadPool& pool) {
-  if (w.block_scale != nullptr) return false;
+  if (w.block_scale != nullptr || n_tokens > kInt8MaxTokens) return false;
   const QDotFn dot = GetBestQDot(w.type);
   const DType act = QDotActivationType(w.type);
   if (dot == nullptr || w.cols % Traits(act).block_size != 0) return false;

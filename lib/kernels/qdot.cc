@@ -77,8 +77,8 @@ inline int32_t Q4KMinSum(const BlockQ4_K& w, const BlockQ8_K& x, uint8_t sc[8]) 
 
 inline float Q4KFinish(float sum, const BlockQ4_K& w, const BlockQ8_K& x, int32_t isum,
                        int32_t msum) {
-  const float d = x.d * HalfToFloat(w.d);
-  const float m = x.d * HalfToFloat(w.dmin);
+  const float d = x.d * _cvtsh_ss(w.d);  // F16C: the same value as HalfToFloat
+  const float m = x.d * _cvtsh_ss(w.dmin);
   return (sum + d * static_cast<float>(isum)) - m * static_cast<float>(msum);
 }
 
@@ -187,10 +187,16 @@ inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
     const __m128i isum = Sum4(
         Mul(LoadW(wb[b]), Load32(xb[b].qs)), Mul(LoadW(wb[b + 1]), Load32(xb[b + 1].qs)),
         Mul(LoadW(wb[b + 2]), Load32(xb[b + 2].qs)), Mul(LoadW(wb[b + 3]), Load32(xb[b + 3].qs)));
-    const __m128 d = _mm_setr_ps(HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d),
-                                 HalfToFloat(wb[b + 1].d) * HalfToFloat(xb[b + 1].d),
-                                 HalfToFloat(wb[b + 2].d) * HalfToFloat(xb[b + 2].d),
-                                 HalfToFloat(wb[b + 3].d) * HalfToFloat(xb[b + 3].d));
+    // fp16 -> f32 with F16C gives exactly HalfToFloat's values; the products are the reference's.
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(wb[b].d),
+                                                  static_cast<int16_t>(wb[b + 1].d),
+                                                  static_cast<int16_t>(wb[b + 2].d),
+                                                  static_cast<int16_t>(wb[b + 3].d), 0, 0, 0, 0));
+    const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(xb[b].d),
+                                                  static_cast<int16_t>(xb[b + 1].d),
+                                                  static_cast<int16_t>(xb[b + 2].d),
+                                                  static_cast<int16_t>(xb[b + 3].d), 0, 0, 0, 0));
+    const __m128 d = _mm_mul_ps(dw, dx);
     acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), d, acc);
   }
   float lanes[4];
@@ -293,7 +299,7 @@ inline float DotQ6_KSimd(const void* w, const void* xq, int64_t n) {
       acc = _mm256_add_epi32(acc, MulScaled(u4, Load32(y + 96), scales(6)));
     }
     const int32_t isum = HSum(acc) - Q6KBiasSum(x6, xb[b]);
-    sum = sum + (xb[b].d * HalfToFloat(x6.d)) * static_cast<float>(isum);
+    sum = sum + (xb[b].d * _cvtsh_ss(x6.d)) * static_cast<float>(isum);
   }
   return sum;
 }
@@ -358,7 +364,12 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
 
 QDotIsa BestQDotIsa() { return CpuHasVnni() ? QDotIsa::kAvx512Vnni : QDotIsa::kAvx2; }
 
-QDotFn GetBestQDot(DType weight_type) { return GetQDot(weight_type, BestQDotIsa()); }
+QDotFn GetBestQDot(DType weight_type) {
+  // Q4_K's VNNI version needs a 32-bit multiply per sub-block and measured slower than AVX2's
+  // maddubs + madd (bench/matmul_bench BM_QDot), so Q4_K keeps the AVX2 kernel.
+  if (weight_type == DType::kQ4_K) return GetQDot(weight_type, QDotIsa::kAvx2);
+  return GetQDot(weight_type, BestQDotIsa());
+}
 
 const char* QDotIsaName(QDotIsa isa) {
   switch (isa) {
