@@ -1,10 +1,13 @@
 // Matrix-vector (decode) and matrix-matrix (prefill) throughput of MatMul for each weight type,
-// reported as weight bytes streamed per second and multiply-adds per second.
+// reported as weight bytes streamed per second and multiply-adds per second, in both MatMul modes
+// (mode 0: exact f32 path, mode 1: int8 path) so the two are compared in one run; and the single-
+// row integer dot kernels (scalar reference, AVX2, AVX-512 VNNI).
 #include <random>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "kernels/matmul.h"
+#include "kernels/qdot.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -34,6 +37,7 @@ void BM_MatMul(benchmark::State& state, DType type) {
   const int64_t rows = 8960, cols = 1536;  // R1-Distill-Qwen-1.5B ffn_up
   const int64_t n_tokens = state.range(0);
   const int threads = static_cast<int>(state.range(1));
+  SetMatMulMode(state.range(2) == 0 ? MatMulMode::kExact : MatMulMode::kInt8);
   QuantizedMatrix m = MakeMatrix(type, rows, cols);
   std::vector<float> x(n_tokens * cols, 0.5f), y(n_tokens * rows);
   ThreadPool pool(threads);
@@ -43,16 +47,16 @@ void BM_MatMul(benchmark::State& state, DType type) {
   }
   state.counters["weight_GB/s"] = benchmark::Counter(
       static_cast<double>(m.data.size()) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
-  state.counters["GMAC/s"] = benchmark::Counter(
-      static_cast<double>(rows * cols * n_tokens) * state.iterations() / 1e9,
-      benchmark::Counter::kIsRate);
+  state.counters["GMAC/s"] =
+      benchmark::Counter(static_cast<double>(rows * cols * n_tokens) * state.iterations() / 1e9,
+                         benchmark::Counter::kIsRate);
 }
 
-#define FATHOM_MATMUL_BENCH(T)                                                      \
-  BENCHMARK_CAPTURE(BM_MatMul, T, DType::k##T)                                      \
-      ->ArgsProduct({{1, 64}, {1, 2}})                                              \
-      ->ArgNames({"tokens", "threads"})                                             \
-      ->UseRealTime()                                                               \
+#define FATHOM_MATMUL_BENCH(T)                  \
+  BENCHMARK_CAPTURE(BM_MatMul, T, DType::k##T)  \
+      ->ArgsProduct({{1, 64}, {1, 2}, {0, 1}})  \
+      ->ArgNames({"tokens", "threads", "int8"}) \
+      ->UseRealTime()                           \
       ->Unit(benchmark::kMillisecond)
 
 FATHOM_MATMUL_BENCH(F32);
@@ -62,6 +66,39 @@ FATHOM_MATMUL_BENCH(Q8_0);
 FATHOM_MATMUL_BENCH(Q4_0);
 FATHOM_MATMUL_BENCH(Q4_K);
 FATHOM_MATMUL_BENCH(Q6_K);
+
+// One 1536-wide row dotted with quantized activations, per kernel version (rows cycle through a
+// 8960-row matrix, so this measures the kernel on data streamed from memory as in decode).
+void BM_QDot(benchmark::State& state, DType type, QDotIsa isa) {
+  const QDotFn dot = GetQDot(type, isa);
+  if (dot == nullptr) {
+    state.SkipWithError("kernel not available on this CPU");
+    return;
+  }
+  const int64_t rows = 8960, cols = 1536;
+  QuantizedMatrix m = MakeMatrix(type, rows, cols);
+  const DType act = QDotActivationType(type);
+  std::vector<float> x(cols, 0.5f);
+  std::vector<uint8_t> xq(*RowBytes(act, cols));
+  QuantizeActivations(act, x.data(), cols, xq.data());
+  int64_t r = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dot(m.w.row(r), xq.data(), cols));
+    r = r + 1 == rows ? 0 : r + 1;
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      static_cast<double>(m.w.row_bytes) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+#define FATHOM_QDOT_BENCH(T)                                             \
+  BENCHMARK_CAPTURE(BM_QDot, T##_scalar, DType::k##T, QDotIsa::kScalar); \
+  BENCHMARK_CAPTURE(BM_QDot, T##_avx2, DType::k##T, QDotIsa::kAvx2);     \
+  BENCHMARK_CAPTURE(BM_QDot, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni)
+
+FATHOM_QDOT_BENCH(Q8_0);
+FATHOM_QDOT_BENCH(Q4_0);
+FATHOM_QDOT_BENCH(Q4_K);
+FATHOM_QDOT_BENCH(Q6_K);
 
 }  // namespace
 }  // namespace fathom

@@ -9,6 +9,7 @@
 
 #include "fathom/fathom.h"
 #include "gtest/gtest.h"
+#include "kernels/matmul.h"
 #include "nlohmann/json.hpp"
 #include "support/fixtures.h"
 
@@ -79,34 +80,44 @@ TEST_P(LlamaCppFixtureTest, LogitsAndGreedyTokens) {
   const int64_t V = model->info().n_vocab;
   ASSERT_EQ(prefill.shape[1], V);
 
-  // Prompt + the first 15 generated tokens in one batch: rows line up with ref_f64_logits.
-  auto session = Session::Create(model, {.n_ctx = 64, .n_threads = 2});
-  ASSERT_TRUE(session.ok()) << session.status().ToString();
-  std::vector<int32_t> all = prompt;
-  all.insert(all.end(), gen.begin(), gen.end() - 1);
-  ASSERT_TRUE((*session)->Evaluate(all, true).ok());
-  ASSERT_EQ((*session)->n_logits(), static_cast<int32_t>(all.size()));
-  float worst_ref = 0, worst_llamacpp = 0;
-  for (size_t i = 0; i < all.size(); ++i) {
-    worst_ref = std::max(worst_ref, MaxAbsDiff((*session)->logits(i), &ref.f32[i * V], V));
-    if (i < prompt.size()) {
-      worst_llamacpp =
-          std::max(worst_llamacpp, MaxAbsDiff((*session)->logits(i), &prefill.f32[i * V], V));
+  // Both matmul modes: exact (dequantized weights, float activations) must match the float64
+  // reference; int8 (activations rounded as llama.cpp rounds them) must match llama.cpp's logits
+  // within the README's tolerance; both must reproduce the greedy tokens exactly.
+  for (MatMulMode mode : {MatMulMode::kExact, MatMulMode::kInt8}) {
+    SCOPED_TRACE(mode == MatMulMode::kExact ? "exact matmul" : "int8 matmul");
+    SetMatMulMode(mode);
+    // Prompt + the first 15 generated tokens in one batch: rows line up with ref_f64_logits.
+    auto session = Session::Create(model, {.n_ctx = 64, .n_threads = 2});
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    std::vector<int32_t> all = prompt;
+    all.insert(all.end(), gen.begin(), gen.end() - 1);
+    ASSERT_TRUE((*session)->Evaluate(all, true).ok());
+    ASSERT_EQ((*session)->n_logits(), static_cast<int32_t>(all.size()));
+    float worst_ref = 0, worst_llamacpp = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      worst_ref = std::max(worst_ref, MaxAbsDiff((*session)->logits(i), &ref.f32[i * V], V));
+      if (i < prompt.size()) {
+        worst_llamacpp =
+            std::max(worst_llamacpp, MaxAbsDiff((*session)->logits(i), &prefill.f32[i * V], V));
+      }
     }
-  }
-  EXPECT_LT(worst_ref, 1e-3) << "vs the exact float64 reference";
-  EXPECT_LT(worst_llamacpp, LlamaCppTolerance(c.folder, c.type)) << "vs llama.cpp";
+    if (mode == MatMulMode::kExact) {
+      EXPECT_LT(worst_ref, 1e-3) << "vs the exact float64 reference";
+    }
+    EXPECT_LT(worst_llamacpp, LlamaCppTolerance(c.folder, c.type)) << "vs llama.cpp";
 
-  // Greedy continuation, one token per step after the batched prompt.
-  auto s2 = Session::Create(model, {.n_ctx = 64, .n_threads = 1});
-  ASSERT_TRUE(s2.ok());
-  GenerateOptions g;
-  g.max_tokens = static_cast<int32_t>(gen.size());
-  g.sampler.temperature = 0;
-  g.stop_at_eos = false;
-  auto out = (*s2)->Generate(prompt, g);
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
-  EXPECT_EQ(out->tokens, gen);
+    // Greedy continuation, one token per step after the batched prompt.
+    auto s2 = Session::Create(model, {.n_ctx = 64, .n_threads = 1});
+    ASSERT_TRUE(s2.ok());
+    GenerateOptions g;
+    g.max_tokens = static_cast<int32_t>(gen.size());
+    g.sampler.temperature = 0;
+    g.stop_at_eos = false;
+    auto out = (*s2)->Generate(prompt, g);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->tokens, gen);
+  }
+  SetMatMulMode(MatMulMode::kInt8);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, LlamaCppFixtureTest, ::testing::ValuesIn(AllLlamaCppCases()),

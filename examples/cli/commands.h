@@ -9,14 +9,16 @@
 
 namespace fathom::cli {
 
-int RunCommand(int argc, char** argv);       // fathom run: generate text
-int EvalCommand(int argc, char** argv);      // fathom eval: write the logits of token ids
-int TokenizeCommand(int argc, char** argv);  // fathom tokenize: text -> ids
-int InfoCommand(int argc, char** argv);      // fathom info: model metadata
-int ChatCommand(int argc, char** argv);      // fathom chat: interactive conversation
-int DecodeCommand(int argc, char** argv);    // fathom decode: ids -> text
+int RunCommand(int argc, char** argv);           // fathom run: generate text
+int EvalCommand(int argc, char** argv);          // fathom eval: write the logits of token ids
+int TokenizeCommand(int argc, char** argv);      // fathom tokenize: text -> ids
+int InfoCommand(int argc, char** argv);          // fathom info: model metadata
+int ChatCommand(int argc, char** argv);          // fathom chat: interactive conversation
+int DecodeCommand(int argc, char** argv);        // fathom decode: ids -> text
 int ChatTemplateCommand(int argc, char** argv);  // fathom chat-template: render a prompt
 int ConvertCommand(int argc, char** argv);       // fathom convert: HF folder -> GGUF
+int MakeModelCommand(int argc, char** argv);     // fathom make-model: random-weight GGUF
+int QuantizeCommand(int argc, char** argv);      // fathom quantize: GGUF -> quantized GGUF
 
 // A tokenizer opened from --tokenizer PATH (owned) or from a model's -m PATH (kept alive).
 struct OpenedTokenizer {

@@ -1,5 +1,5 @@
-// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode, chat-template, info,
-// convert).
+// The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode,
+// chat-template, info, convert, make-model, quantize).
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
     {"info", "print a model's metadata", InfoCommand},
     {"convert", "convert a Hugging Face DeepSeek folder to GGUF (MTP layer kept)",
      ConvertCommand},
+    {"make-model", "write a random-weight GGUF with a real model's shapes", MakeModelCommand},
+    {"quantize", "convert a GGUF to a quantized type as llama-quantize does", QuantizeCommand},
 };
 
 void PrintUsage(std::FILE* out) {

@@ -1,6 +1,7 @@
 // GGUF v3 serializer: header, metadata, tensor infos, aligned tensor data (llama.cpp-compatible).
 #include "format/gguf_writer.h"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -223,9 +224,8 @@ void GgufWriter::SetInt32Array(const std::string& key, const std::vector<int32_t
   SetValue(key, Scalar(GgufType::kArray, std::move(a)));
 }
 
-absl::Status GgufWriter::AddTensor(const std::string& name, DType type,
-                                   const std::vector<int64_t>& dims, const void* data,
-                                   uint64_t n_bytes) {
+absl::Status GgufWriter::CheckTensor(const std::string& name, DType type,
+                                     const std::vector<int64_t>& dims, GgufTensorInfo* info) const {
   auto error = [&](std::string_view msg) {
     return absl::InvalidArgumentError(
         absl::StrFormat("gguf writer: tensor %s: %s", GgufQuote(name), msg));
@@ -263,24 +263,70 @@ absl::Status GgufWriter::AddTensor(const std::string& name, DType type,
   if (overflow || expected > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return error("byte size overflows");
   }
-  if (n_bytes != expected) {
-    return error(absl::StrFormat("%d bytes given, %s with %d elements needs %d", n_bytes,
-                                 traits->name, n, expected));
-  }
-  if (data == nullptr) return error("null data");
+  info->name = name;
+  info->dims = dims;
+  info->type = type;
+  info->n_bytes = expected;
+  info->n_elements = n;
+  return absl::OkStatus();
+}
+
+absl::Status GgufWriter::AddTensor(const std::string& name, DType type,
+                                   const std::vector<int64_t>& dims, const void* data,
+                                   uint64_t n_bytes) {
   PendingTensor t;
-  t.info.name = name;
-  t.info.dims = dims;
-  t.info.type = type;
-  t.info.n_bytes = n_bytes;
-  t.info.n_elements = n;
+  if (absl::Status s = CheckTensor(name, type, dims, &t.info); !s.ok()) return s;
+  if (n_bytes != t.info.n_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gguf writer: tensor %s: %d bytes given, %s with %d elements needs %d", GgufQuote(name),
+        n_bytes, Traits(type).name, t.info.n_elements, t.info.n_bytes));
+  }
+  if (data == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("gguf writer: tensor %s: null data", GgufQuote(name)));
+  }
   const uint8_t* b = static_cast<const uint8_t*>(data);
   t.data.assign(b, b + n_bytes);
   tensors_.push_back(std::move(t));
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<uint8_t>> GgufWriter::Serialize() const {
+absl::Status GgufWriter::AddTensorProducer(const std::string& name, DType type,
+                                           const std::vector<int64_t>& dims,
+                                           TensorProducer producer) {
+  PendingTensor t;
+  if (absl::Status s = CheckTensor(name, type, dims, &t.info); !s.ok()) return s;
+  if (!producer) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("gguf writer: tensor %s: no producer", GgufQuote(name)));
+  }
+  t.producer = std::move(producer);
+  tensors_.push_back(std::move(t));
+  return absl::OkStatus();
+}
+
+absl::Status GgufWriter::EmitTensor(const PendingTensor& t, const ByteEmitter& emit) const {
+  if (!t.producer) return emit(t.data.data(), t.data.size());
+  uint64_t produced = 0;
+  absl::Status s = t.producer([&](const void* data, uint64_t n) -> absl::Status {
+    if (n > t.info.n_bytes - produced) {
+      return absl::InternalError(
+          absl::StrFormat("gguf writer: tensor %s: producer wrote more than %d bytes",
+                          GgufQuote(t.info.name), t.info.n_bytes));
+    }
+    produced += n;
+    return emit(data, n);
+  });
+  if (!s.ok()) return s;
+  if (produced != t.info.n_bytes) {
+    return absl::InternalError(
+        absl::StrFormat("gguf writer: tensor %s: producer wrote %d of %d bytes",
+                        GgufQuote(t.info.name), produced, t.info.n_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint8_t>> GgufWriter::SerializeHeader() const {
   if (alignment_ == 0 || !std::has_single_bit(alignment_) ||
       alignment_ > std::numeric_limits<uint32_t>::max()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -330,30 +376,60 @@ absl::StatusOr<std::vector<uint8_t>> GgufWriter::Serialize() const {
     offset = (offset + alignment_ - 1) / alignment_ * alignment_;
   }
   sink.PadTo(alignment_);
-  out.reserve(out.size() + offset);
+  return out;
+}
+
+absl::StatusOr<std::vector<uint8_t>> GgufWriter::Serialize() const {
+  absl::StatusOr<std::vector<uint8_t>> out = SerializeHeader();
+  if (!out.ok()) return out.status();
+  Sink sink(&*out);
   for (const PendingTensor& t : tensors_) {
-    sink.Bytes(t.data.data(), t.data.size());
+    absl::Status s = EmitTensor(t, [&](const void* data, uint64_t n) {
+      sink.Bytes(data, n);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
     sink.PadTo(alignment_);
   }
   return out;
 }
 
 absl::Status GgufWriter::WriteFile(const std::string& path) const {
-  absl::StatusOr<std::vector<uint8_t>> bytes = Serialize();
-  if (!bytes.ok()) return bytes.status();
+  // The header is built first so that a bad key fails before the file is created.
+  absl::StatusOr<std::vector<uint8_t>> header = SerializeHeader();
+  if (!header.ok()) return header.status();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) {
     const int err = errno;
     return absl::InvalidArgumentError(
         absl::StrFormat("gguf writer: cannot create '%s': %s", path, std::strerror(err)));
   }
-  const size_t written = bytes->empty() ? 0 : std::fwrite(bytes->data(), 1, bytes->size(), f);
-  const int write_err = errno;
+  uint64_t pos = 0;
+  int write_err = 0;
+  auto write = [&](const void* data, uint64_t n) -> absl::Status {
+    if (n == 0) return absl::OkStatus();
+    if (std::fwrite(data, 1, n, f) != n) {
+      write_err = errno;
+      return absl::DataLossError(
+          absl::StrFormat("gguf writer: writing '%s' failed: %s", path, std::strerror(write_err)));
+    }
+    pos += n;
+    return absl::OkStatus();
+  };
+  absl::Status s = write(header->data(), header->size());
+  static constexpr uint8_t kZeros[256] = {};
+  for (size_t i = 0; s.ok() && i < tensors_.size(); ++i) {
+    s = EmitTensor(tensors_[i], write);
+    while (s.ok() && pos % alignment_ != 0) {
+      s = write(kZeros, std::min<uint64_t>(sizeof(kZeros), alignment_ - pos % alignment_));
+    }
+  }
   const bool flush_ok = std::fflush(f) == 0;
   const bool close_ok = std::fclose(f) == 0;
-  if (written != bytes->size() || !flush_ok || !close_ok) {
+  if (!s.ok()) return s;
+  if (!flush_ok || !close_ok) {
     return absl::DataLossError(
-        absl::StrFormat("gguf writer: writing '%s' failed: %s", path, std::strerror(write_err)));
+        absl::StrFormat("gguf writer: writing '%s' failed: %s", path, std::strerror(errno)));
   }
   return absl::OkStatus();
 }

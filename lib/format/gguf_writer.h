@@ -3,6 +3,7 @@
 #define FATHOM_LIB_FORMAT_GGUF_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ class GgufWriter {
   absl::Status AddTensor(const std::string& name, DType type, const std::vector<int64_t>& dims,
                          const void* data, uint64_t n_bytes);
 
+  // Adds a tensor whose bytes are produced only when the file is written, so files larger than
+  // memory can be streamed: `producer` must pass exactly the tensor's byte count to `emit`, in
+  // order, in as many pieces as it likes. It may be called more than once (once per write).
+  using ByteEmitter = std::function<absl::Status(const void* data, uint64_t n)>;
+  using TensorProducer = std::function<absl::Status(const ByteEmitter& emit)>;
+  absl::Status AddTensorProducer(const std::string& name, DType type,
+                                 const std::vector<int64_t>& dims, TensorProducer producer);
+
   // Serializes the whole file.
   absl::StatusOr<std::vector<uint8_t>> Serialize() const;
   absl::Status WriteFile(const std::string& path) const;
@@ -37,8 +46,16 @@ class GgufWriter {
  private:
   struct PendingTensor {
     GgufTensorInfo info;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // used when `producer` is empty
+    TensorProducer producer;
   };
+  // Checks a new tensor's name, type and shape; fills `info` (offset excluded).
+  absl::Status CheckTensor(const std::string& name, DType type, const std::vector<int64_t>& dims,
+                           GgufTensorInfo* info) const;
+  // Everything before the tensor data (header, metadata, tensor infos, padding).
+  absl::StatusOr<std::vector<uint8_t>> SerializeHeader() const;
+  // Passes tensor `t`'s bytes to `emit`, checking the producer's byte count.
+  absl::Status EmitTensor(const PendingTensor& t, const ByteEmitter& emit) const;
   uint64_t alignment_;
   std::vector<GgufKeyValue> kvs_;
   std::vector<PendingTensor> tensors_;

@@ -5,9 +5,13 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/dequant_simd.h"
+#include "kernels/qdot.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -127,7 +131,67 @@ void MatMulRowRange(const WeightMatrix& w, int64_t begin, int64_t end, const flo
 
 }  // namespace
 
+namespace {
+
+MatMulMode InitialMode() {
+  const char* env = std::getenv("FATHOM_MATMUL");
+  return env != nullptr && std::strcmp(env, "exact") == 0 ? MatMulMode::kExact : MatMulMode::kInt8;
+}
+
+std::atomic<MatMulMode>& ModeFlag() {
+  static std::atomic<MatMulMode> mode{InitialMode()};
+  return mode;
+}
+
+// Batches up to this size take the int8 path. Larger batches (prefill) keep the float path: its
+// 4x2 register tiles dequantize each row once for all tokens, while the int8 kernels redo the
+// per-block scale work for every token and measured 2-3x slower at 64 tokens
+// (docs/PERFORMANCE.md); batched int8 tiles are future work.
+constexpr int64_t kInt8MaxTokens = 1;
+
+// Int8 path: activations quantized once (every token), each weight row streamed once and dotted
+// with all tokens' quantized activations while it is in L1.
+bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+                ThreadPool& pool) {
+  if (w.block_scale != nullptr || n_tokens > kInt8MaxTokens) return false;
+  const QDotFn dot = GetBestQDot(w.type);
+  const DType act = QDotActivationType(w.type);
+  if (dot == nullptr || w.cols % Traits(act).block_size != 0) return false;
+  const uint64_t act_row = static_cast<uint64_t>(w.cols / Traits(act).block_size) *
+                           static_cast<uint64_t>(Traits(act).type_size);
+  thread_local std::vector<uint8_t> xq;
+  if (xq.size() < act_row * n_tokens) xq.resize(act_row * n_tokens);
+  uint8_t* xq_data = xq.data();
+  if (n_tokens >= 4) {
+    pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) {
+        QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+      }
+    });
+  } else {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+    }
+  }
+  const int64_t grain = 16;
+  pool.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const uint8_t* row = w.row(r);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        y[t * w.rows + r] = dot(row, xq_data + t * act_row, w.cols);
+      }
+    }
+  });
+  return true;
+}
+
+}  // namespace
+
+void SetMatMulMode(MatMulMode mode) { ModeFlag().store(mode, std::memory_order_relaxed); }
+MatMulMode GetMatMulMode() { return ModeFlag().load(std::memory_order_relaxed); }
+
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+  if (GetMatMulMode() == MatMulMode::kInt8 && MatMulInt8(w, x, n_tokens, y, pool)) return;
   const int64_t grain = 16;
   pool.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
     thread_local std::vector<float> row_buf;

@@ -29,6 +29,18 @@ struct WeightMatrix {
 
 inline constexpr int64_t kScaleBlock = 128;
 
+// How MatMul multiplies quantized weights (Q8_0, Q4_0, Q4_K, Q6_K):
+// - kInt8 (default): for single-token products (decode), as llama.cpp does, the activations are
+//   rounded once per call to Q8_0 / Q8_K blocks and each packed weight row is dotted with them in
+//   integer arithmetic (lib/kernels/qdot); batches still take the float path (faster for now);
+// - kExact: each weight row is dequantized to float32 and dotted with the float activations
+//   (no activation rounding; what the float64 reference tests compare against).
+// Process-wide; the initial value comes from the environment variable FATHOM_MATMUL ("exact" or
+// "int8"). Other weight types always take the float path.
+enum class MatMulMode { kInt8, kExact };
+void SetMatMulMode(MatMulMode mode);
+MatMulMode GetMatMulMode();
+
 // Row r of `w` as float32 (cols values).
 void DequantizeRow(const WeightMatrix& w, int64_t r, float* out);
 

@@ -1,0 +1,391 @@
+// Integer weight x activation dot products (see qdot.h for the exact arithmetic every version
+// follows): scalar references, AVX2 (maddubs) and AVX-512 VNNI (vpdpbusd, 256-bit) versions.
+// Compiled without FP contraction so the scalar float steps are the same in every version.
+#include "kernels/qdot.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "tensor/blocks.h"
+#include "tensor/quant.h"
+
+FATHOM_NO_FP_CONTRACT
+
+namespace fathom {
+namespace {
+
+namespace ti = tensor_internal;
+using ti::BlockQ4_0;
+using ti::BlockQ4_K;
+using ti::BlockQ6_K;
+using ti::BlockQ8_0;
+using ti::BlockQ8_K;
+using ti::HalfToFloat;
+using ti::kQK;
+using ti::kQK_K;
+
+#define FATHOM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// ---- scalar references -----------------------------------------------------------------------
+
+// Q8_0 / Q4_0: block sums go to four float accumulators, b % 4.
+inline float FinishLanes(const float acc[4]) { return (acc[0] + acc[1]) + (acc[2] + acc[3]); }
+
+float DotQ8_0Ref(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ8_0*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0;
+    for (int i = 0; i < kQK; ++i) isum += int32_t{wb[b].qs[i]} * xb[b].qs[i];
+    const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
+    acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
+  }
+  return FinishLanes(acc);
+}
+
+float DotQ4_0Ref(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ4_0*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      isum += ((wb[b].qs[i] & 0xF) - 8) * int32_t{xb[b].qs[i]};
+      isum += ((wb[b].qs[i] >> 4) - 8) * int32_t{xb[b].qs[i + kQK / 2]};
+    }
+    const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
+    acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
+  }
+  return FinishLanes(acc);
+}
+
+// The part of a Q4_K super-block that does not depend on the quants: sum of mn[j] * (sum of x
+// over sub-block j), from Q8_K's bsums.
+inline int32_t Q4KMinSum(const BlockQ4_K& w, const BlockQ8_K& x, uint8_t sc[8]) {
+  int32_t msum = 0;
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    ti::ScaleMinK4(j, w.scales, &s, &m);
+    sc[j] = s;
+    msum += int32_t{m} * (x.bsums[2 * j] + x.bsums[2 * j + 1]);
+  }
+  return msum;
+}
+
+inline float Q4KFinish(float sum, const BlockQ4_K& w, const BlockQ8_K& x, int32_t isum,
+                       int32_t msum) {
+  const float d = x.d * _cvtsh_ss(w.d);  // F16C: the same value as HalfToFloat
+  const float m = x.d * _cvtsh_ss(w.dmin);
+  return (sum + d * static_cast<float>(isum)) - m * static_cast<float>(msum);
+}
+
+float DotQ4_KRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ4_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    uint8_t sc[8];
+    const int32_t msum = Q4KMinSum(wb[b], xb[b], sc);
+    int32_t isum = 0;
+    for (int j = 0; j < 4; ++j) {
+      int32_t lo = 0, hi = 0;
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t q = wb[b].qs[32 * j + l];
+        lo += (q & 0xF) * int32_t{xb[b].qs[64 * j + l]};
+        hi += (q >> 4) * int32_t{xb[b].qs[64 * j + 32 + l]};
+      }
+      isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+    }
+    sum = Q4KFinish(sum, wb[b], xb[b], isum, msum);
+  }
+  return sum;
+}
+
+// Q6_K: element e of a super-block has 6-bit code u (value u - 32) and scale sc[e / 16].
+inline int32_t Q6KBiasSum(const BlockQ6_K& w, const BlockQ8_K& x) {
+  int32_t s = 0;
+  for (int j = 0; j < 16; ++j) s += int32_t{w.scales[j]} * x.bsums[j];
+  return 32 * s;
+}
+
+float DotQ6_KRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ6_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const BlockQ6_K& x6 = wb[b];
+    int32_t isum = 0;
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = x6.ql + 64 * half;
+      const uint8_t* qh = x6.qh + 32 * half;
+      const int8_t* sc = x6.scales + 8 * half;
+      const int8_t* y = xb[b].qs + 128 * half;
+      int32_t part[8] = {};
+      for (int l = 0; l < 32; ++l) {
+        const int u1 = (ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4);
+        const int u2 = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+        const int u3 = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+        const int u4 = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+        part[0 + l / 16] += u1 * y[l];
+        part[2 + l / 16] += u2 * y[l + 32];
+        part[4 + l / 16] += u3 * y[l + 64];
+        part[6 + l / 16] += u4 * y[l + 96];
+      }
+      for (int k = 0; k < 8; ++k) isum += int32_t{sc[k]} * part[k];
+    }
+    isum -= Q6KBiasSum(x6, xb[b]);
+    sum = sum + (xb[b].d * HalfToFloat(x6.d)) * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+// ---- shared SIMD helpers --------------------------------------------------------------------
+
+// Sums of four vectors of 8 int32 each: {sum(a), sum(b), sum(c), sum(d)}.
+inline __m128i Sum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+inline int32_t HSum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Signed int8 x signed int8, 32 pairs -> 8 int32 partial sums (each of 4 products).
+inline __m256i MulS8Avx2(__m256i w, __m256i x) {
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+FATHOM_VNNI inline __m256i MulS8Vnni(__m256i w, __m256i x) {
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w),
+                             _mm256_sign_epi8(x, w));
+}
+
+inline __m256i LoadQ4_0(const BlockQ4_0& b) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+}
+
+inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Q8_0 / Q4_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block.
+template <typename WBlock, __m256i (*LoadW)(const WBlock&), __m256i (*Mul)(__m256i, __m256i)>
+inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const WBlock*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  const int64_t nb = n / kQK;
+  __m128 acc = _mm_setzero_ps();
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const __m128i isum = Sum4(
+        Mul(LoadW(wb[b]), Load32(xb[b].qs)), Mul(LoadW(wb[b + 1]), Load32(xb[b + 1].qs)),
+        Mul(LoadW(wb[b + 2]), Load32(xb[b + 2].qs)), Mul(LoadW(wb[b + 3]), Load32(xb[b + 3].qs)));
+    // fp16 -> f32 with F16C gives exactly HalfToFloat's values; the products are the reference's.
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(wb[b].d),
+                                                  static_cast<int16_t>(wb[b + 1].d),
+                                                  static_cast<int16_t>(wb[b + 2].d),
+                                                  static_cast<int16_t>(wb[b + 3].d), 0, 0, 0, 0));
+    const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(xb[b].d),
+                                                  static_cast<int16_t>(xb[b + 1].d),
+                                                  static_cast<int16_t>(xb[b + 2].d),
+                                                  static_cast<int16_t>(xb[b + 3].d), 0, 0, 0, 0));
+    const __m128 d = _mm_mul_ps(dw, dx);
+    acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), d, acc);
+  }
+  float lanes[4];
+  _mm_storeu_ps(lanes, acc);
+  for (; b < nb; ++b) {
+    const int32_t isum = HSum(Mul(LoadW(wb[b]), Load32(xb[b].qs)));
+    const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
+    lanes[b % 4] = std::fmaf(static_cast<float>(isum), d, lanes[b % 4]);
+  }
+  return FinishLanes(lanes);
+}
+
+inline __m256i LoadQ8_0(const BlockQ8_0& b) { return Load32(b.qs); }
+
+float DotQ8_0Avx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ8_0, LoadQ8_0, MulS8Avx2>(w, x, n);
+}
+float DotQ4_0Avx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ4_0, LoadQ4_0, MulS8Avx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ8_0Vnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ8_0, LoadQ8_0, MulS8Vnni>(w, x, n);
+}
+FATHOM_VNNI float DotQ4_0Vnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ4_0, LoadQ4_0, MulS8Vnni>(w, x, n);
+}
+
+// Unsigned codes (u8) x int8 activations, 32 pairs -> 8 int32 sums, each times `scale`
+// (the same integer for all 8, or per 128-bit lane).
+inline __m256i MulU8ScaledAvx2(__m256i u, __m256i x, __m256i scale16) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), scale16);
+}
+FATHOM_VNNI inline __m256i MulU8ScaledVnni(__m256i u, __m256i x, __m256i scale16) {
+  // scale16 holds 16-bit copies of the scale; as 32-bit lanes the upper half is the same value,
+  // so take the low 16 bits of each 32-bit lane.
+  const __m256i scale32 = _mm256_srai_epi32(_mm256_slli_epi32(scale16, 16), 16);
+  return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, x), scale32);
+}
+
+template <__m256i (*MulScaled)(__m256i, __m256i, __m256i)>
+inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ4_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    uint8_t sc[8];
+    const int32_t msum = Q4KMinSum(wb[b], xb[b], sc);
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = Load32(wb[b].qs + 32 * j);
+      const __m256i lo = _mm256_and_si256(q, m4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      acc = _mm256_add_epi32(
+          acc, MulScaled(lo, Load32(xb[b].qs + 64 * j), _mm256_set1_epi16(sc[2 * j])));
+      acc = _mm256_add_epi32(
+          acc, MulScaled(hi, Load32(xb[b].qs + 64 * j + 32), _mm256_set1_epi16(sc[2 * j + 1])));
+    }
+    sum = Q4KFinish(sum, wb[b], xb[b], HSum(acc), msum);
+  }
+  return sum;
+}
+
+float DotQ4_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotQ4_KSimd<MulU8ScaledAvx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {
+  return DotQ4_KSimd<MulU8ScaledVnni>(w, x, n);
+}
+
+template <__m256i (*MulScaled)(__m256i, __m256i, __m256i)>
+inline float DotQ6_KSimd(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ6_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const BlockQ6_K& x6 = wb[b];
+    __m256i acc = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i ql0 = Load32(x6.ql + 64 * half);
+      const __m256i ql1 = Load32(x6.ql + 64 * half + 32);
+      const __m256i qh = Load32(x6.qh + 32 * half);
+      const int8_t* sc = x6.scales + 8 * half;
+      const int8_t* y = xb[b].qs + 128 * half;
+      const __m256i u1 = _mm256_or_si256(_mm256_and_si256(ql0, m4),
+                                         _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+      const __m256i u2 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                         _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+      const __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                         _mm256_and_si256(qh, m2));
+      const __m256i u4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+      auto scales = [&](int k) {
+        return _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
+      };
+      acc = _mm256_add_epi32(acc, MulScaled(u1, Load32(y), scales(0)));
+      acc = _mm256_add_epi32(acc, MulScaled(u2, Load32(y + 32), scales(2)));
+      acc = _mm256_add_epi32(acc, MulScaled(u3, Load32(y + 64), scales(4)));
+      acc = _mm256_add_epi32(acc, MulScaled(u4, Load32(y + 96), scales(6)));
+    }
+    const int32_t isum = HSum(acc) - Q6KBiasSum(x6, xb[b]);
+    sum = sum + (xb[b].d * _cvtsh_ss(x6.d)) * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+float DotQ6_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotQ6_KSimd<MulU8ScaledAvx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ6_KVnni(const void* w, const void* x, int64_t n) {
+  return DotQ6_KSimd<MulU8ScaledVnni>(w, x, n);
+}
+
+bool CpuHasVnni() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
+}  // namespace
+
+DType QDotActivationType(DType weight_type) {
+  switch (weight_type) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+      return DType::kQ8_0;
+    case DType::kQ4_K:
+    case DType::kQ6_K:
+      return DType::kQ8_K;
+    default:
+      return DType::kF32;
+  }
+}
+
+void QuantizeActivations(DType act_type, const float* x, int64_t n, void* out) {
+  // Activations are finite (the model checks its inputs); Quantize's checks cannot fail here.
+  (void)Quantize(act_type, x, out, n);
+}
+
+QDotFn GetQDot(DType weight_type, QDotIsa isa) {
+  if (isa == QDotIsa::kAvx512Vnni && !CpuHasVnni()) return nullptr;
+  switch (weight_type) {
+    case DType::kQ8_0:
+      return isa == QDotIsa::kScalar ? DotQ8_0Ref
+             : isa == QDotIsa::kAvx2 ? DotQ8_0Avx2
+                                     : DotQ8_0Vnni;
+    case DType::kQ4_0:
+      return isa == QDotIsa::kScalar ? DotQ4_0Ref
+             : isa == QDotIsa::kAvx2 ? DotQ4_0Avx2
+                                     : DotQ4_0Vnni;
+    case DType::kQ4_K:
+      return isa == QDotIsa::kScalar ? DotQ4_KRef
+             : isa == QDotIsa::kAvx2 ? DotQ4_KAvx2
+                                     : DotQ4_KVnni;
+    case DType::kQ6_K:
+      return isa == QDotIsa::kScalar ? DotQ6_KRef
+             : isa == QDotIsa::kAvx2 ? DotQ6_KAvx2
+                                     : DotQ6_KVnni;
+    default:
+      return nullptr;
+  }
+}
+
+QDotIsa BestQDotIsa() { return CpuHasVnni() ? QDotIsa::kAvx512Vnni : QDotIsa::kAvx2; }
+
+QDotFn GetBestQDot(DType weight_type) {
+  // Q4_K's VNNI version needs a 32-bit multiply per sub-block and measured slower than AVX2's
+  // maddubs + madd (bench/matmul_bench BM_QDot), so Q4_K keeps the AVX2 kernel.
+  if (weight_type == DType::kQ4_K) return GetQDot(weight_type, QDotIsa::kAvx2);
+  return GetQDot(weight_type, BestQDotIsa());
+}
+
+const char* QDotIsaName(QDotIsa isa) {
+  switch (isa) {
+    case QDotIsa::kScalar:
+      return "scalar";
+    case QDotIsa::kAvx2:
+      return "avx2";
+    case QDotIsa::kAvx512Vnni:
+      return "avx512vnni";
+  }
+  return "?";
+}
+
+float QDotRef(DType weight_type, const void* w, const void* xq, int64_t n) {
+  const QDotFn f = GetQDot(weight_type, QDotIsa::kScalar);
+  return f == nullptr ? NAN : f(w, xq, n);
+}
+
+}  // namespace fathom
