@@ -142,7 +142,7 @@ TEST(QDotTest, MatMulUsesTheIntegerKernels) {
     w.cols = cols;
     w.row_bytes = rb;
     w.data = wq.data();
-    for (int64_t n_tokens : {1, 2, 5}) {
+    for (int64_t n_tokens : {1, 2, 4, 5}) {
       const std::vector<float> x = RandomVector(n_tokens * cols, 3);
       std::vector<float> y(n_tokens * rows), want(n_tokens * rows);
       SetMatMulMode(MatMulMode::kInt8);
@@ -155,15 +155,16 @@ TEST(QDotTest, MatMulUsesTheIntegerKernels) {
           want[t * rows + r] = QDotRef(type, w.row(r), xq.data(), cols);
         }
       }
-      if (n_tokens == 1) {  // single tokens take the integer kernels
+      // Small batches take the integer kernels, each token exactly as alone.
+      if (n_tokens <= kMatMulInt8MaxTokens) {
         for (size_t i = 0; i < y.size(); ++i) {
           ASSERT_EQ(Bits(y[i]), Bits(want[i])) << Traits(type).name << " at " << i;
         }
       }
-      // Exact mode (and batches in int8 mode): the dequantize-and-dot path, equal to MatMulRef
+      // Exact mode (and larger batches in int8 mode): the dequantize-and-dot path, equal to MatMulRef
       // within float rounding.
       for (MatMulMode mode : {MatMulMode::kExact, MatMulMode::kInt8}) {
-        if (mode == MatMulMode::kInt8 && n_tokens == 1) continue;
+        if (mode == MatMulMode::kInt8 && n_tokens <= kMatMulInt8MaxTokens) continue;
         SetMatMulMode(mode);
         MatMul(w, x.data(), n_tokens, y.data(), pool);
         MatMulRef(w, x.data(), n_tokens, want.data());

@@ -146,8 +146,11 @@ std::atomic<MatMulMode>& ModeFlag() {
 // Batches up to this size take the int8 path. Larger batches (prefill) keep the float path: its
 // 4x2 register tiles dequantize each row once for all tokens, while the int8 kernels redo the
 // per-block scale work for every token and measured 2-3x slower at 64 tokens
-// (docs/PERFORMANCE.md); batched int8 tiles are future work.
-constexpr int64_t kInt8MaxTokens = 1;
+// (docs/PERFORMANCE.md); batched int8 tiles are future work. Up to 4 tokens still take the int8
+// path: a token's int8 result does not depend on the batch around it, so a speculative-decoding
+// verify batch (1 + up to 3 drafts) gives exactly the logits of one-token decode steps, and greedy
+// output with speculation stays identical to plain greedy on quantized models.
+constexpr int64_t kInt8MaxTokens = kMatMulInt8MaxTokens;
 
 // Int8 path: activations quantized once (every token), each weight row streamed once and dotted
 // with all tokens' quantized activations while it is in L1.

@@ -38,6 +38,9 @@ inline constexpr int64_t kScaleBlock = 128;
 // Process-wide; the initial value comes from the environment variable FATHOM_MATMUL ("exact" or
 // "int8"). Other weight types always take the float path.
 enum class MatMulMode { kInt8, kExact };
+// In kInt8 mode, products of at most this many tokens take the integer kernels, each token's
+// result bit-identical to a one-token product (see matmul.cc); larger batches the f32 tiles.
+inline constexpr int64_t kMatMulInt8MaxTokens = 4;
 void SetMatMulMode(MatMulMode mode);
 MatMulMode GetMatMulMode();
 
