@@ -10,8 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "unicode/regex.h"
+#include "unicode/utext.h"
 
 namespace fathom::internal {
 
@@ -30,8 +33,20 @@ class SplitRegex {
 
  private:
   SplitRegex() = default;
+  // A matcher and the UText it reads, reused across calls: creating them per piece dominated
+  // pre-tokenization time (a Sequence of Splits calls FindAll once per piece).
+  struct MatcherSlot {
+    std::unique_ptr<icu::RegexMatcher> matcher;
+    UText* text = nullptr;
+    ~MatcherSlot();
+  };
+  std::unique_ptr<MatcherSlot> Acquire() const;
+  void Release(std::unique_ptr<MatcherSlot> slot) const;
+
   std::unique_ptr<icu::RegexPattern> pattern_;
   std::string literal_;  // used instead of the pattern when non-empty
+  mutable absl::Mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<MatcherSlot>> pool_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace fathom::internal
