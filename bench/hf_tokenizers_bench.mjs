@@ -6,8 +6,10 @@
 //   NODE_PATH=/tmp/hftok/node_modules node bench/hf_tokenizers_bench.mjs /tmp/corpus.txt \
 //       ../shared/fixtures/tokenizers [runs] [tokenizer ...]
 //
-// Prints one line per tokenizer: median MB/s over `runs` encodes (after one warm-up), min, max,
-// and the token count (compare with the `tokens` counter of tokenizer_bench).
+// Prints one line per tokenizer: median MiB/s over `runs` encodes (after one warm-up) by process
+// CPU time (user + system, all threads: comparable with Google Benchmark's CPU column on a loaded
+// machine) with min and max, the median by wall time, and the token count (compare with the
+// `tokens` counter of tokenizer_bench).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -29,15 +31,18 @@ for (const dir of dirs) {
   const tok = Tokenizer.fromFile(path.join(fixtures, dir, "tokenizer.json"));
   const first = await tok.encode(corpus, null, { addSpecialTokens: false });
   const tokens = first.getIds().length;
-  const mbps = [];
+  const cpu = [], wall = [];
   for (let i = 0; i < runs; ++i) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await tok.encode(corpus, null, { addSpecialTokens: false });
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    mbps.push(bytes / 1048576 / s);
+    const w = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    cpu.push(bytes / 1048576 / ((c.user + c.system) / 1e6));
+    wall.push(bytes / 1048576 / w);
   }
-  mbps.sort((a, b) => a - b);
-  const median = mbps[Math.floor(mbps.length / 2)];
-  console.log(`${dir}\tHF\t${median.toFixed(2)} MB/s\tmin ${mbps[0].toFixed(2)}\tmax ${
-      mbps[mbps.length - 1].toFixed(2)}\ttokens ${tokens}\tbytes ${bytes}`);
+  const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  console.log(`${dir}\tHF\tcpu ${median(cpu).toFixed(2)} MiB/s\tmin ${
+      Math.min(...cpu).toFixed(2)}\tmax ${Math.max(...cpu).toFixed(2)}\twall ${
+      median(wall).toFixed(2)} MiB/s\ttokens ${tokens}\tbytes ${bytes}`);
 }

@@ -78,8 +78,7 @@ absl::StatusOr<std::vector<std::pair<size_t, size_t>>> SplitRegex::FindAll(
   UErrorCode status = U_ZERO_ERROR;
   std::unique_ptr<MatcherSlot> slot = Acquire();
   if (slot == nullptr) return absl::InternalError("regex matcher failed");
-  slot->text =
-      utext_openUTF8(slot->text, text.data(), static_cast<int64_t>(text.size()), &status);
+  slot->text = utext_openUTF8(slot->text, text.data(), static_cast<int64_t>(text.size()), &status);
   if (U_FAILURE(status) || slot->text == nullptr) {
     return absl::InternalError("utext_openUTF8 failed");
   }
@@ -106,7 +105,7 @@ SplitRegex::MatcherSlot::~MatcherSlot() {
 
 std::unique_ptr<SplitRegex::MatcherSlot> SplitRegex::Acquire() const {
   {
-    absl::MutexLock lock(&pool_mu_);
+    std::lock_guard<std::mutex> lock(pool_mu_);
     if (!pool_.empty()) {
       std::unique_ptr<MatcherSlot> slot = std::move(pool_.back());
       pool_.pop_back();
@@ -121,7 +120,7 @@ std::unique_ptr<SplitRegex::MatcherSlot> SplitRegex::Acquire() const {
 }
 
 void SplitRegex::Release(std::unique_ptr<MatcherSlot> slot) const {
-  absl::MutexLock lock(&pool_mu_);
+  std::lock_guard<std::mutex> lock(pool_mu_);
   if (pool_.size() < 64) pool_.push_back(std::move(slot));
 }
 

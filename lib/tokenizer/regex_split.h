@@ -5,14 +5,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "unicode/regex.h"
 #include "unicode/utext.h"
 
@@ -44,9 +43,9 @@ class SplitRegex {
   void Release(std::unique_ptr<MatcherSlot> slot) const;
 
   std::unique_ptr<icu::RegexPattern> pattern_;
-  std::string literal_;  // used instead of the pattern when non-empty
-  mutable absl::Mutex pool_mu_;
-  mutable std::vector<std::unique_ptr<MatcherSlot>> pool_ ABSL_GUARDED_BY(pool_mu_);
+  std::string literal_;         // used instead of the pattern when non-empty
+  mutable std::mutex pool_mu_;  // per call; std::mutex is cheaper than absl::Mutex here
+  mutable std::vector<std::unique_ptr<MatcherSlot>> pool_;  // under pool_mu_
 };
 
 }  // namespace fathom::internal
