@@ -138,6 +138,39 @@ BENCHMARK_CAPTURE(BM_EncodeMixed, llama2_spm, "llama2")->Unit(benchmark::kMillis
 BENCHMARK_CAPTURE(BM_EncodeMixed, albert_unigram, "albert-unigram-spm")
     ->Unit(benchmark::kMillisecond);
 
+// The same corpus encoded one line at a time (many short calls instead of one long one).
+void BM_EncodeMixedLines(benchmark::State& state, const char* dir) {
+  const Loaded* tok = Load(dir);
+  const std::string& corpus = MixedCorpus();
+  if (tok == nullptr || corpus.empty()) {
+    state.SkipWithError("fixture missing");
+    return;
+  }
+  std::vector<std::string> lines;
+  for (size_t b = 0, e; b < corpus.size(); b = e + 1) {
+    e = corpus.find('\n', b);
+    if (e == std::string::npos) e = corpus.size();
+    lines.push_back(corpus.substr(b, e - b));
+  }
+  size_t tokens = 0;
+  for (auto _ : state) {
+    tokens = 0;
+    for (const std::string& line : lines) {
+      auto ids = tok->Encode(line);
+      if (!ids.ok()) {
+        state.SkipWithError("encode failed");
+        return;
+      }
+      tokens += ids->size();
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * corpus.size()));
+  state.counters["tokens"] = static_cast<double>(tokens);
+  state.counters["lines"] = static_cast<double>(lines.size());
+}
+BENCHMARK_CAPTURE(BM_EncodeMixedLines, deepseek_v3, "deepseek-v3")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EncodeMixedLines, qwen3, "qwen3")->Unit(benchmark::kMillisecond);
+
 void BM_EncodeSpaces(benchmark::State& state, const char* dir) {
   static const std::string* text = new std::string(std::string(1u << 20, ' ') + "x");
   Encode(state, dir, *text);
