@@ -77,10 +77,6 @@ absl::StatusOr<std::unique_ptr<SpmModelFileTokenizer>> SpmModelFileTokenizer::Cr
                                                  " is not supported (unigram and BPE only)"));
   }
   const spm::NormalizerSpec& norm = proto.normalizer_spec();
-  if (!unigram && !norm.precompiled_charsmap().empty() && norm.name() != "identity") {
-    return absl::UnimplementedError(absl::StrCat("SentencePiece normalizer '", norm.name(),
-                                                 "' is not supported with BPE models"));
-  }
   if (!unigram && trainer.treat_whitespace_as_suffix()) {
     return absl::UnimplementedError("treat_whitespace_as_suffix is not supported");
   }
@@ -181,6 +177,21 @@ absl::StatusOr<std::unique_ptr<SpmModelFileTokenizer>> SpmModelFileTokenizer::Cr
                         absl::StrCat("tokenizer.model: ", spm.status().message()));
   }
   t->spm_ = *std::move(spm);
+  if (!norm.precompiled_charsmap().empty()) {
+    // BPE models: the charsmap's character rules only; the whitespace options are applied by
+    // the llama.cpp-style encoder below.
+    SpmNormalizerOptions options;
+    options.precompiled_charsmap = norm.precompiled_charsmap();
+    options.add_dummy_prefix = false;
+    options.remove_extra_whitespaces = false;
+    options.escape_whitespaces = false;
+    absl::StatusOr<SpmNormalizer> normalizer = SpmNormalizer::Create(std::move(options));
+    if (!normalizer.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("tokenizer.model: normalizer '", norm.name(),
+                                                     "': ", normalizer.status().message()));
+    }
+    t->normalizer_ = std::make_unique<SpmNormalizer>(*std::move(normalizer));
+  }
   t->bos_ = t->spm_->bos();
   t->eos_ = t->spm_->eos();
   return t;
@@ -190,6 +201,11 @@ absl::StatusOr<std::vector<int32_t>> SpmModelFileTokenizer::Encode(std::string_v
                                                                    bool add_bos,
                                                                    bool /*parse_special*/) const {
   if (unigram_ == nullptr) {
+    std::string normalized;
+    if (normalizer_ != nullptr) {
+      normalized = normalizer_->Normalize(text);
+      text = normalized;
+    }
     if (!remove_extra_whitespaces_) return spm_->Encode(text, add_bos, false);
     return spm_->Encode(RemoveExtraWhitespaces(text), add_bos, false);
   }

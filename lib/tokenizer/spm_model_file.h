@@ -53,7 +53,7 @@ class SpmModelFileTokenizer final : public TokenizerImpl {
 
   std::unique_ptr<SpmTokenizer> spm_;          // BPE models
   std::unique_ptr<UnigramModel> unigram_;      // unigram models
-  std::unique_ptr<SpmNormalizer> normalizer_;  // unigram models
+  std::unique_ptr<SpmNormalizer> normalizer_;  // unigram models; BPE models with a charsmap
   std::vector<std::string> texts_;
   std::vector<int32_t> types_;           // SentencePiece piece types
   std::array<int32_t, 256> byte_ids_{};  // <0xHH> pieces (-1 if none)
