@@ -46,7 +46,10 @@ AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens) : tokens_(s
     int32_t node = 0;
     for (char ch : c) {
       const uint8_t b = static_cast<uint8_t>(ch);
-      int32_t child = Child(node, b);
+      const auto& siblings = nodes_[node].next;
+      auto found =
+          std::lower_bound(siblings.begin(), siblings.end(), std::make_pair(b, int32_t{-1}));
+      int32_t child = found != siblings.end() && found->first == b ? found->second : -1;
       if (child < 0) {
         child = static_cast<int32_t>(nodes_.size());
         nodes_.emplace_back();
@@ -58,9 +61,11 @@ AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens) : tokens_(s
     }
     if (nodes_[node].token < 0) nodes_[node].token = static_cast<int32_t>(t);
   }
+  for (const auto& [b, child] : nodes_[0].next) root_[b] = child;
 }
 
 int32_t AddedTokenMatcher::Child(int32_t node, uint8_t byte) const {
+  if (node == 0) return root_[byte];
   const auto& next = nodes_[node].next;
   auto it = std::lower_bound(next.begin(), next.end(), std::make_pair(byte, int32_t{-1}));
   return it != next.end() && it->first == byte ? it->second : -1;

@@ -3,6 +3,7 @@
 #ifndef FATHOM_LIB_TOKENIZER_ADDED_TOKENS_H_
 #define FATHOM_LIB_TOKENIZER_ADDED_TOKENS_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -47,6 +48,12 @@ class AddedTokenMatcher {
 
   std::vector<AddedToken> tokens_;
   std::vector<Node> nodes_;
+  // Children of the root (every scan position starts there); filled after construction.
+  std::array<int32_t, 256> root_ = [] {
+    std::array<int32_t, 256> a;
+    a.fill(-1);
+    return a;
+  }();
 };
 
 }  // namespace fathom::internal

@@ -137,7 +137,7 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>& out) cons
   if (word.empty()) return;
   const bool cacheable = word.size() <= kMaxCachedWordBytes;
   if (cacheable) {
-    absl::MutexLock lock(&cache_mu_);
+    std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = cache_.find(ToAbslView(word));
     if (it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
@@ -168,7 +168,7 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>& out) cons
   }
   out.insert(out.end(), symbols.begin(), symbols.end());
   if (cacheable) {
-    absl::MutexLock lock(&cache_mu_);
+    std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() >= kMaxCacheEntries) cache_.clear();
     cache_.emplace(std::string(word), std::move(symbols));
   }

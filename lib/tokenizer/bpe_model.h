@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,7 +14,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 
 namespace fathom::internal {
 
@@ -52,8 +52,10 @@ class BpeModel {
   std::array<int32_t, 256> byte_token_{};      // byte-level: byte -> token of its character
   std::array<int32_t, 256> fallback_token_{};  // byte_fallback: byte -> <0xNN> token
 
-  mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_ ABSL_GUARDED_BY(cache_mu_);
+  // std::mutex, not absl::Mutex: this lock is taken per word and absl's deadlock bookkeeping
+  // showed up in profiles.
+  mutable std::mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_;  // under cache_mu_
 };
 
 }  // namespace fathom::internal

@@ -32,10 +32,6 @@ std::string RewritePattern(std::string_view pattern) {
   return out;
 }
 
-struct UTextCloser {
-  void operator()(UText* t) const { utext_close(t); }
-};
-
 }  // namespace
 
 SplitRegex::~SplitRegex() = default;
@@ -80,23 +76,52 @@ absl::StatusOr<std::vector<std::pair<size_t, size_t>>> SplitRegex::FindAll(
   }
   if (text.empty()) return out;
   UErrorCode status = U_ZERO_ERROR;
-  std::unique_ptr<UText, UTextCloser> ut(
-      utext_openUTF8(nullptr, text.data(), static_cast<int64_t>(text.size()), &status));
-  if (U_FAILURE(status)) return absl::InternalError("utext_openUTF8 failed");
-  std::unique_ptr<icu::RegexMatcher> m(pattern_->matcher(status));
-  if (U_FAILURE(status) || m == nullptr) return absl::InternalError("regex matcher failed");
-  m->reset(ut.get());
+  std::unique_ptr<MatcherSlot> slot = Acquire();
+  if (slot == nullptr) return absl::InternalError("regex matcher failed");
+  slot->text = utext_openUTF8(slot->text, text.data(), static_cast<int64_t>(text.size()), &status);
+  if (U_FAILURE(status) || slot->text == nullptr) {
+    return absl::InternalError("utext_openUTF8 failed");
+  }
+  icu::RegexMatcher* m = slot->matcher.get();
+  m->reset(slot->text);
   while (m->find(status) && U_SUCCESS(status)) {
     const int64_t b = m->start64(status);
     const int64_t e = m->end64(status);
     if (U_FAILURE(status)) break;
     if (e > b) out.emplace_back(static_cast<size_t>(b), static_cast<size_t>(e));
   }
+  Release(std::move(slot));
   if (U_FAILURE(status)) {
     return absl::ResourceExhaustedError(
         absl::StrCat("pre-tokenizer regex failed: ", u_errorName(status)));
   }
   return out;
+}
+
+SplitRegex::MatcherSlot::~MatcherSlot() {
+  matcher.reset();
+  if (text != nullptr) utext_close(text);
+}
+
+std::unique_ptr<SplitRegex::MatcherSlot> SplitRegex::Acquire() const {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<MatcherSlot> slot = std::move(pool_.back());
+      pool_.pop_back();
+      return slot;
+    }
+  }
+  UErrorCode status = U_ZERO_ERROR;
+  auto slot = std::make_unique<MatcherSlot>();
+  slot->matcher.reset(pattern_->matcher(status));
+  if (U_FAILURE(status) || slot->matcher == nullptr) return nullptr;
+  return slot;
+}
+
+void SplitRegex::Release(std::unique_ptr<MatcherSlot> slot) const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_.size() < 64) pool_.push_back(std::move(slot));
 }
 
 }  // namespace fathom::internal

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "unicode/regex.h"
+#include "unicode/utext.h"
 
 namespace fathom::internal {
 
@@ -30,8 +32,20 @@ class SplitRegex {
 
  private:
   SplitRegex() = default;
+  // A matcher and the UText it reads, reused across calls: creating them per piece dominated
+  // pre-tokenization time (a Sequence of Splits calls FindAll once per piece).
+  struct MatcherSlot {
+    std::unique_ptr<icu::RegexMatcher> matcher;
+    UText* text = nullptr;
+    ~MatcherSlot();
+  };
+  std::unique_ptr<MatcherSlot> Acquire() const;
+  void Release(std::unique_ptr<MatcherSlot> slot) const;
+
   std::unique_ptr<icu::RegexPattern> pattern_;
-  std::string literal_;  // used instead of the pattern when non-empty
+  std::string literal_;         // used instead of the pattern when non-empty
+  mutable std::mutex pool_mu_;  // per call; std::mutex is cheaper than absl::Mutex here
+  mutable std::vector<std::unique_ptr<MatcherSlot>> pool_;  // under pool_mu_
 };
 
 }  // namespace fathom::internal

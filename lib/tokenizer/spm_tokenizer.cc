@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "tokenizer/unicode_text.h"
 
 namespace fathom::internal {
 namespace {
@@ -127,6 +128,12 @@ SpmTokenizer::SpmTokenizer(VocabData vocab) : vocab_(std::move(vocab)) {
     }
     // UNDEFINED / UNUSED: "" as in llama.cpp.
   }
+  segment_safe_ = true;
+  for (const std::string& t : vocab_.texts) {
+    for (size_t p = t.find(kSpaceMark, 1); p != std::string::npos; p = t.find(kSpaceMark, p + 1)) {
+      if (p < 3 || t.compare(p - 3, 3, kSpaceMark) != 0) segment_safe_ = false;
+    }
+  }
   for (int b = 0; b < 256; ++b) {
     int32_t id = vocab_.Find(absl::StrFormat("<0x%02X>", b));
     if (id < 0) id = vocab_.Find(std::string(1, static_cast<char>(b)));
@@ -155,11 +162,55 @@ absl::StatusOr<std::vector<int32_t>> SpmTokenizer::Encode(std::string_view text,
     if (vocab_.add_space_prefix && is_prev_special) buffer.push_back(' ');
     buffer.append(text.data() + f.offset, f.length);
     const std::string escaped = absl::StrReplaceAll(buffer, {{" ", kSpaceMark}});
-    if (absl::Status s = TokenizeEscaped(escaped, out); !s.ok()) return s;
+    // Ill-formed UTF-8 is split into symbols by lead bytes across segment starts: whole text.
+    if (absl::Status s = segment_safe_ && IsValidUtf8(escaped)
+                             ? TokenizeEscapedBySegments(escaped, out)
+                             : TokenizeEscaped(escaped, out);
+        !s.ok()) {
+      return s;
+    }
     is_prev_special = false;
   }
   if (add_bos && vocab_.add_eos) out.push_back(vocab_.eos);  // eos >= 0 checked at load
   return out;
+}
+
+absl::Status SpmTokenizer::TokenizeEscapedBySegments(std::string_view text,
+                                                     std::vector<int32_t>& out) const {
+  constexpr size_t kMaxCachedBytes = 64;
+  constexpr size_t kMaxCacheEntries = 20000;
+  const std::string_view mark = kSpaceMark;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    // The segment ends where a U+2581 follows a character that is not U+2581.
+    size_t end = begin;
+    bool prev_mark = false;
+    while (end < text.size()) {
+      const bool is_mark = text.compare(end, mark.size(), mark) == 0;
+      if (is_mark && end > begin && !prev_mark) break;
+      prev_mark = is_mark;
+      end += is_mark ? mark.size() : 1;
+    }
+    const std::string_view segment = text.substr(begin, end - begin);
+    begin = end;
+    if (segment.size() <= kMaxCachedBytes) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(ToAbslView(segment));
+      if (it != cache_.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        continue;
+      }
+    }
+    std::vector<int32_t> ids;
+    if (absl::Status s = TokenizeEscaped(segment, ids); !s.ok()) return s;
+    out.insert(out.end(), ids.begin(), ids.end());
+    if (segment.size() <= kMaxCachedBytes) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+      cache_.emplace(std::string(segment), std::move(ids));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SpmTokenizer::TokenizeEscaped(std::string_view text, std::vector<int32_t>& out) const {
