@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs dependencies, builds Release and runs every test,
-# then builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the parser and
-# hostile-input tests under it, then the concurrency tests under ThreadSanitizer.
+# The whole test suite, as CI runs it: installs dependencies, builds Release and runs every test;
+# builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the whole suite again under
+# it; runs the concurrency tests under ThreadSanitizer; builds the libFuzzer targets (clang) and
+# runs each for a short bounded time from its seed corpus (docs/SECURITY.md).
+# FATHOM_FUZZ_SECONDS (default 20) sets the time per fuzzer; 0 skips the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake/install_deps.sh
@@ -12,17 +14,17 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=address \
-  -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
-asan_tests=(format_gguf_test format_gguf_mutation_test format_safetensors_test model_mutation_test
-            model_deepseek_test model_deepseek_config_test model_deepseek_export_test
-            tokenizer_spm_test capi_test)
-cmake --build build-asan -j"$jobs" --target "${asan_tests[@]}"
+  -DFATHOM_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in "${asan_tests[@]}"; do
-  echo "== $t (ASan+UBSan)"
-  if [ "$t" = capi_test ]; then "build-asan/tests/$t"; else "build-asan/tests/$t" --gtest_brief=1; fi
-done
+# Every test, except three that run the library inside a process or build that is not
+# instrumented (ASan's runtime must be loaded first): the Python (ctypes) and Node.js (koffi)
+# examples and consumer_test (installs and builds separate programs). The C example, the C ABI
+# tests and everything else run under ASan+UBSan.
+echo "== the whole suite under ASan+UBSan"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" \
+  -E '^(example_python_test|example_node_test|consumer_test)$'
 
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=thread \
   -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
@@ -33,3 +35,13 @@ for t in "${tsan_tests[@]}"; do
   echo "== $t (ThreadSanitizer)"
   "build-tsan/tests/$t" --gtest_brief=1
 done
+
+fuzz_seconds=${FATHOM_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ]; then
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFATHOM_BUILD_FUZZERS=ON -DFATHOM_BUILD_TESTS=OFF -DFATHOM_BUILD_BENCH=OFF \
+    -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzzers
+  tests/fuzz/run_fuzzers.sh build-fuzz "$fuzz_seconds"
+fi

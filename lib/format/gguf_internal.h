@@ -14,6 +14,10 @@ namespace fathom {
 inline constexpr uint64_t kGgufDefaultAlignment = 32;
 // Arrays may nest (array of arrays ...) at most this many levels deep.
 inline constexpr int kGgufMaxArrayDepth = 8;
+// All metadata arrays together hold at most this many elements. Each costs ~48 bytes in memory
+// but as little as 1 byte in the file, so without a cap a file could make the reader allocate
+// ~48x its size. Real files stay far below (a 256K-token vocabulary: ~1M elements).
+inline constexpr uint64_t kGgufMaxMetadataElements = uint64_t{1} << 24;
 // llama.cpp (GGML_MAX_NAME) rejects tensor names of this many bytes or more.
 inline constexpr size_t kGgufMaxTensorName = 64;
 

@@ -229,6 +229,13 @@ class Parser {
                           "at least %d bytes)",
                           ctx, *count, r_.remaining(), GgufTypeName(elem_type), min_size));
     }
+    if (*count > kGgufMaxMetadataElements - elements_) {
+      return r_.ErrorAt(count_at, absl::StatusCode::kResourceExhausted,
+                        absl::StrFormat("%s: array length %d exceeds the limit of %d metadata "
+                                        "array elements in one file",
+                                        ctx, *count, kGgufMaxMetadataElements));
+    }
+    elements_ += *count;
     GgufArray arr;
     arr.element_type = elem_type;
     arr.values.resize(static_cast<size_t>(*count));
@@ -244,6 +251,7 @@ class Parser {
   }
 
   ByteReader r_;
+  uint64_t elements_ = 0;  // metadata array elements so far (<= kGgufMaxMetadataElements)
 };
 
 absl::Status TensorError(absl::StatusCode code, const std::string& name, std::string_view msg) {

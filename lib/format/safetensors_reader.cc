@@ -246,7 +246,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Parse(
       }
       continue;
     }
-    auto bad = [&](std::string_view msg) {
+    auto bad = [&, &name = name](std::string_view msg) {  // clang < 16: no binding captures
       return tensor_error(absl::StatusCode::kInvalidArgument, name, msg);
     };
     if (!entry.is_object()) {

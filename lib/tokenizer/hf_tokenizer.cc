@@ -73,6 +73,18 @@ absl::Status HfTokenizer::LoadTokenizerJson(const Json& j) {
   if (vocab == nullptr || !vocab->is_object()) {
     return absl::InvalidArgumentError("model.vocab is not an object");
   }
+  // Ids index a table, so they must be dense: a few entries with huge ids would make a tiny file
+  // allocate gigabytes. Real files number their tokens 0..n-1 (gaps stay far below this bound).
+  const Json* added_json = JsonField(j, "added_tokens");
+  const uint64_t n_entries =
+      vocab->size() + (added_json != nullptr && added_json->is_array() ? added_json->size() : 0);
+  const int64_t max_id = std::min<int64_t>(kMaxTokenId, 2 * static_cast<int64_t>(n_entries) + 1024);
+  auto check_dense = [&](int64_t id, const char* what) {
+    if (id <= max_id) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " id ", id, " lies far beyond the ", n_entries,
+                     " tokens of the file (token ids must be dense, at most ", max_id, " here)"));
+  };
   absl::flat_hash_map<std::string, int32_t> token_of;
   token_of.reserve(vocab->size());
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
@@ -83,6 +95,7 @@ absl::Status HfTokenizer::LoadTokenizerJson(const Json& j) {
     if (id < 0 || id > kMaxTokenId || (it.value().is_number_unsigned() && id < 0)) {
       return absl::InvalidArgumentError(absl::StrCat("model.vocab id ", id, " is out of range"));
     }
+    if (absl::Status d = check_dense(id, "model.vocab"); !d.ok()) return d;
     if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(id + 1);
     id_to_token_[id] = it.key();
     token_of.emplace(it.key(), static_cast<int32_t>(id));
@@ -128,6 +141,7 @@ absl::Status HfTokenizer::LoadTokenizerJson(const Json& j) {
       t.lstrip = JsonBool(e, "lstrip", false);
       t.rstrip = JsonBool(e, "rstrip", false);
       t.single_word = JsonBool(e, "single_word", false);
+      if (absl::Status d = check_dense(t.id, "added token"); !d.ok()) return d;
       if (static_cast<size_t>(t.id) >= id_to_token_.size()) id_to_token_.resize(t.id + 1);
       id_to_token_[t.id] = t.content;
       added_of_[t.content] = t.id;

@@ -6,14 +6,23 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "format/safetensors_reader.h"
 #include "nlohmann/json.hpp"
 
 namespace fathom::internal {
 
 using Json = nlohmann::json;
 
-// Parses without exceptions; InvalidArgument naming `what` on malformed JSON.
+// Deeper JSON is refused before a DOM is built (code that walks a DOM may recurse).
+inline constexpr int kMaxJsonDepth = 128;
+
+// Parses without exceptions; InvalidArgument naming `what` on malformed or too deeply nested JSON.
 inline absl::StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
+  if (absl::Status s = CheckJsonText(text, kMaxJsonDepth, /*reject_duplicate_keys=*/false);
+      !s.ok()) {
+    return absl::InvalidArgumentError(std::string(what) +
+                                      " is not valid JSON: " + std::string(s.message()));
+  }
   Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError(std::string(what) + " is not valid JSON");

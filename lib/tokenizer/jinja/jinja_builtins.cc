@@ -449,12 +449,13 @@ Value GetGlobal(const std::string& name, int64_t max_items) {
       }
       if (step == 0) return TypeError("range() arg 3 must not be zero");
       ValueList out;
-      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+      for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
         if (static_cast<int64_t>(out.size()) >= max_items) {
           return absl::ResourceExhaustedError(
               Cat("range() longer than the limit of ", max_items, " items"));
         }
         out.push_back(Value::Int(i));
+        if (__builtin_add_overflow(i, step, &i)) break;  // the next value is past any int64 stop
       }
       return Value::List(std::move(out));
     });

@@ -74,8 +74,10 @@ class Evaluator {
   absl::Status Err(size_t pos, std::string_view msg) const {
     return Err(pos, absl::InvalidArgumentError(std::string(msg)));
   }
-  absl::Status Step(size_t pos) {
-    if (++steps_ > limits_.max_steps) {
+  absl::Status Step(size_t pos) { return Charge(pos, 1); }
+  absl::Status Charge(size_t pos, size_t steps) {
+    steps_ += static_cast<int64_t>(steps);
+    if (steps_ > limits_.max_steps) {
       return Err(pos, absl::ResourceExhaustedError(Cat("more than ", limits_.max_steps,
                                                        " loop iterations and macro calls")));
     }
@@ -484,8 +486,10 @@ class Evaluator {
       return Value::String(a.str() + b.str());
     }
     if (op == "+" && a.is_list() && b.is_list()) {
-      if (a.list().size() + b.list().size() > limits_.max_output_bytes) {
-        return Err(pos, CheckSize(a.list().size() + b.list().size(), limits_.max_output_bytes));
+      if (a.list().size() + b.list().size() > limits_.max_list_items) {
+        return Err(pos, absl::ResourceExhaustedError(
+                            Cat("a list of ", a.list().size() + b.list().size(),
+                                " items exceeds the limit of ", limits_.max_list_items)));
       }
       ValueList out = a.list();
       out.insert(out.end(), b.list().begin(), b.list().end());
@@ -505,7 +509,13 @@ class Evaluator {
   absl::StatusOr<Value> Repeat(size_t pos, const Value& v, int64_t n) {
     if (n <= 0) return v.is_string() ? Value::String("") : Value::List({});
     const size_t unit = v.is_string() ? v.str().size() : v.list().size();
-    if (unit != 0 && static_cast<uint64_t>(n) > limits_.max_output_bytes / unit) {
+    const size_t limit = v.is_string() ? limits_.max_output_bytes : limits_.max_list_items;
+    if (unit != 0 && static_cast<uint64_t>(n) > limit / unit) {
+      if (v.is_list()) {
+        return Err(pos, absl::ResourceExhaustedError(Cat("a list of ", n, " x ", unit,
+                                                         " items exceeds the limit of ",
+                                                         limits_.max_list_items)));
+      }
       return Err(pos, CheckSize(limits_.max_output_bytes + 1, limits_.max_output_bytes));
     }
     if (v.is_string()) {
@@ -607,6 +617,9 @@ class Evaluator {
           if (r.status().message().rfind("chat template error at", 0) == 0) return r.status();
           return Err(e.pos, r.status());
         }
+        // Lists that functions build (range) count against the step budget, so that a template
+        // cannot hold many large lists at once.
+        if (r->is_list()) JINJA_RETURN_IF_ERROR(Charge(e.pos, r->list().size()));
         return r;
       }
       case Expr::Kind::kFilter: {

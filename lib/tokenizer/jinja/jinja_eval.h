@@ -18,6 +18,7 @@ struct RenderLimits {
   size_t max_output_bytes = 16u << 20;  // also the largest string or list a template may build
   int64_t max_steps = 1'000'000;        // loop iterations and macro calls, all together
   int max_call_depth = 32;              // nested macro calls
+  size_t max_list_items = 1u << 20;     // items of a list built by + or * (each ~100 bytes)
 };
 
 // Checks that every filter and test the template names exists (as Jinja2 does when it

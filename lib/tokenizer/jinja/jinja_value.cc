@@ -12,9 +12,14 @@ namespace {
 constexpr uint32_t kRawByteBase = 0x110000;  // invalid UTF-8 bytes: kRawByteBase + byte
 }  // namespace
 
+const std::string& Value::EmptyString() {
+  static const std::string* const empty = new std::string();
+  return *empty;
+}
+
 Value Value::Undefined(std::string name) {
   Value v;
-  v.s_ = std::move(name);
+  v.s_ = std::make_shared<const std::string>(std::move(name));
   return v;
 }
 Value Value::None() {
@@ -44,7 +49,7 @@ Value Value::Float(double d) {
 Value Value::String(std::string s) {
   Value v;
   v.kind_ = Kind::kString;
-  v.s_ = std::move(s);
+  v.s_ = std::make_shared<const std::string>(std::move(s));
   return v;
 }
 Value Value::List(ValueList items) {
@@ -72,7 +77,7 @@ Value Value::Namespace(ValueDict items) {
 Value Value::Callable(std::string name, NativeFunction fn) {
   Value v;
   v.kind_ = Kind::kCallable;
-  v.s_ = std::move(name);
+  v.s_ = std::make_shared<const std::string>(std::move(name));
   v.fn_ = std::make_shared<NativeFunction>(std::move(fn));
   return v;
 }
@@ -130,7 +135,7 @@ bool Value::Truthy() const {
     case Kind::kFloat:
       return d_ != 0;
     case Kind::kString:
-      return !s_.empty();
+      return !str().empty();
     case Kind::kList:
       return !list_->empty();
     case Kind::kDict:
@@ -226,7 +231,7 @@ std::string Value::ToString() const {
     case Kind::kFloat:
       return FloatRepr(d_);
     case Kind::kString:
-      return s_;
+      return str();
     case Kind::kList: {
       std::string out = b_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
@@ -247,13 +252,13 @@ std::string Value::ToString() const {
     case Kind::kNamespace:
       return "<Namespace>";
     case Kind::kCallable:
-      return "<function " + s_ + ">";
+      return "<function " + str() + ">";
   }
   return "";
 }
 
 std::string Value::Repr() const {
-  if (kind_ == Kind::kString) return PyQuote(s_);
+  if (kind_ == Kind::kString) return PyQuote(str());
   if (kind_ == Kind::kUndefined) return "Undefined";
   return ToString();
 }

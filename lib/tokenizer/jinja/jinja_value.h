@@ -102,7 +102,8 @@ class Value {
   bool bool_value() const { return b_; }
   int64_t int_value() const { return i_; }  // bools count as ints, as in Python
   double number() const { return kind_ == Kind::kFloat ? d_ : static_cast<double>(i_); }
-  const std::string& str() const { return s_; }  // string; undefined: the missing name
+  // string; undefined: the missing name
+  const std::string& str() const { return s_ != nullptr ? *s_ : EmptyString(); }
   const ValueList& list() const { return *list_; }
   const ValueDict& dict() const { return *dict_; }
   ValueDict& mutable_dict() const { return *dict_; }  // namespaces only
@@ -124,7 +125,10 @@ class Value {
   bool b_ = false;
   int64_t i_ = 0;
   double d_ = 0;
-  std::string s_;
+  static const std::string& EmptyString();
+  // Shared, never modified: copying a value (into a list, a dict, a variable) never copies its
+  // text, so a template cannot multiply one large string into memory.
+  std::shared_ptr<const std::string> s_;
   std::shared_ptr<ValueList> list_;
   std::shared_ptr<ValueDict> dict_;
   std::shared_ptr<NativeFunction> fn_;
