@@ -18,13 +18,13 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SAN
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# Every test, except three that run the library inside a process or build that is not
-# instrumented (ASan's runtime must be loaded first): the Python (ctypes) and Node.js (koffi)
-# examples and consumer_test (installs and builds separate programs). The C example, the C ABI
-# tests and everything else run under ASan+UBSan.
+# Every test, except those that run the library inside a process or build that is not
+# instrumented (ASan's runtime must be loaded first): the Python (ctypes), Node.js (koffi) and C#
+# (Mono) examples and binding tests, and consumer_test (installs and builds separate programs).
+# The C examples, the C ABI tests and everything else run under ASan+UBSan.
 echo "== the whole suite under ASan+UBSan"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
-  -E '^(example_python_test|example_node_test|consumer_test)$'
+  -E '^(example_python_.*|example_node_.*|example_csharp_.*|consumer_test)$'
 
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=thread \
   -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
