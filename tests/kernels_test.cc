@@ -39,7 +39,11 @@ TEST_P(MatMulTest, MatchesScalarReference) {
   const std::vector<float> x = RandomVector(n_tokens * cols, 2);
   std::vector<float> y(n_tokens * rows), y_ref(n_tokens * rows);
   ThreadPool pool(2);
+  // The exact (dequantize-and-dot) path; the integer kernels that small batches of quantized
+  // weights take by default are checked against their own reference in kernels_qdot_test.
+  SetMatMulMode(MatMulMode::kExact);
   MatMul(w, x.data(), n_tokens, y.data(), pool);
+  SetMatMulMode(MatMulMode::kInt8);
   MatMulRef(w, x.data(), n_tokens, y_ref.data());
   for (size_t i = 0; i < y.size(); ++i) {
     // Both sum the same dequantized products in float, in different orders.
