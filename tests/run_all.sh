@@ -39,8 +39,8 @@ done
 
 fuzz_seconds=${FATHOM_FUZZ_SECONDS:-20}
 # CI has 90 minutes: the fuzz stage (one more full build, with clang) starts only when at most
-# FATHOM_FUZZ_START_BEFORE seconds (default 55 minutes) have gone by, and says so when it skips.
-fuzz_start_before=${FATHOM_FUZZ_START_BEFORE:-3300}
+# FATHOM_FUZZ_START_BEFORE seconds (default 45 minutes) have gone by, and says so when it skips.
+fuzz_start_before=${FATHOM_FUZZ_START_BEFORE:-2700}
 if [ "$fuzz_seconds" != 0 ] && [ "$SECONDS" -gt "$fuzz_start_before" ]; then
   echo "== fuzzers SKIPPED: ${SECONDS}s have gone by (limit ${fuzz_start_before}s for starting them)"
   fuzz_seconds=0
