@@ -50,11 +50,20 @@ struct fathom_detokenizer {
   std::string text;  // the last text handed out
 };
 
-static_assert(std::is_standard_layout_v<fathom_model> &&
-                  std::is_standard_layout_v<fathom_session> &&
-                  std::is_standard_layout_v<fathom_sampler> &&
-                  std::is_standard_layout_v<fathom_detokenizer>,
+// The handles hold std::unique_ptr members, which clang's standard library view does not count
+// as standard-layout, so the property the handle check relies on is asserted directly: offsetof
+// on these non-virtual, base-less structs is supported by GCC and Clang (their warning about
+// non-standard-layout types is silenced for this one check).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(fathom_model, magic) == 0 && offsetof(fathom_session, magic) == 0 &&
+                  offsetof(fathom_sampler, magic) == 0 && offsetof(fathom_detokenizer, magic) == 0,
               "the magic number must sit at offset 0 of every handle");
+#pragma GCC diagnostic pop
+static_assert(!std::is_polymorphic_v<fathom_model> && !std::is_polymorphic_v<fathom_session> &&
+                  !std::is_polymorphic_v<fathom_sampler> &&
+                  !std::is_polymorphic_v<fathom_detokenizer>,
+              "a handle with a vtable pointer would not start with its magic number");
 
 // The parameter structs have no implicit padding (checked on 64-bit targets), so that a field
 // added later always changes sizeof and struct_size tells the layouts apart.
