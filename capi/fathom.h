@@ -439,6 +439,10 @@ FATHOM_API fathom_status fathom_session_load_state(fathom_session* session, cons
 FATHOM_API fathom_status fathom_session_save_state_file(const fathom_session* session,
                                                         const char* path);
 FATHOM_API fathom_status fathom_session_load_state_file(fathom_session* session, const char* path);
+/* The seed of the sampler whose random sequence the session carries (from its last generate or
+ * load_state). FAILED_PRECONDITION (and *out_seed untouched) before either. */
+FATHOM_API fathom_status fathom_session_sampler_seed(const fathom_session* session,
+                                                     uint64_t* out_seed);
 
 /* Asks the evaluate or generate running now (on another thread, or the one calling a token
  * callback) to stop; it returns CANCELLED. A cancel while nothing runs has no effect. Safe from any

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -955,6 +956,19 @@ fathom_status fathom_session_tokens(const fathom_session* session, int32_t* toke
             ids.size(), capacity);
     }
     std::copy(ids.begin(), ids.end(), tokens);
+  });
+}
+
+fathom_status fathom_session_sampler_seed(const fathom_session* session, uint64_t* out_seed) {
+  return Guard(__func__, [&] {
+    const Session& s = GetSession(session);
+    Require(out_seed != nullptr, "out_seed is NULL");
+    const std::optional<uint64_t> seed = s.sampler_seed();
+    if (!seed.has_value()) {
+      Fail(FATHOM_STATUS_FAILED_PRECONDITION,
+           "the session carries no sampler yet (no generate or load_state)");
+    }
+    *out_seed = *seed;
   });
 }
 

@@ -277,6 +277,9 @@ static void TestNullHandles(void) {
     CHECK_STATUS(fathom_sampler_seed(NULL, &seed), FATHOM_STATUS_INVALID_ARGUMENT);
     CHECK(seed == 7);
     CHECK_STATUS(fathom_sampler_seed(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed(NULL, &seed), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(seed == 7);
   }
   CHECK_STATUS(fathom_sampler_accept(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_clear_history(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
@@ -846,6 +849,12 @@ static void TestGenerate(const fathom_model* model) {
 
   CHECK_OK(fathom_session_create(model, NULL, &session));
   CHECK_OK(fathom_generate_default_params(&params));
+  {
+    uint64_t seed = 7;
+    CHECK_STATUS(fathom_session_sampler_seed(session, &seed), FATHOM_STATUS_FAILED_PRECONDITION);
+    CHECK(seed == 7); /* no generate yet */
+    CHECK_STATUS(fathom_session_sampler_seed(session, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  }
 
   /* Greedy: llama.cpp's tokens, streamed through the callback as well. */
   memset(&sink, 0, sizeof(sink));
@@ -854,10 +863,16 @@ static void TestGenerate(const fathom_model* model) {
   params.max_tokens = 8;
   params.on_token = OnToken;
   params.user_data = &sink;
+  params.seed = 4242;
   CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
   CHECK(n == 8 && memcmp(out, kExpectedIds, sizeof(kExpectedIds)) == 0);
   CHECK(stop == FATHOM_STOP_MAX_TOKENS);
   CHECK(sink.calls == 8 && memcmp(sink.tokens, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  {
+    uint64_t seed = 0;
+    CHECK_OK(fathom_session_sampler_seed(session, &seed));
+    CHECK(seed == 4242);
+  }
   CHECK(strcmp(sink.text, kExpectedText) == 0);
   CHECK(fathom_session_position(session) == 5 + 7); /* the last token is not evaluated */
 
@@ -1240,6 +1255,8 @@ static void TestWrongHandles(fathom_model* model) {
   {
     uint64_t seed = 0;
     CHECK_STATUS(fathom_sampler_seed((const fathom_sampler*)(void*)session, &seed),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed((const fathom_session*)(void*)sampler, &seed),
                  FATHOM_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(fathom_chat_apply_template_ex((const fathom_model*)(void*)sampler, NULL, 0, NULL,
                                                NULL, 0, &seed_len),
