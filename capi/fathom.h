@@ -153,6 +153,14 @@ FATHOM_API fathom_status fathom_token_text(const fathom_model* model, int32_t to
 FATHOM_API fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens,
                                            size_t n_tokens, char** out_text, size_t* out_len);
 
+/* Text as the tokenizer's own library decodes it (Hugging Face tokenizers' decoder,
+ * sentencepiece's decode; GGUF vocabularies: concatenated pieces); skip_special 1 drops special
+ * tokens such as BOS/EOS. Allocated as fathom_detokenize's: free *out_text with fathom_free;
+ * out_len may be NULL. */
+FATHOM_API fathom_status fathom_detokenize_ex(const fathom_model* model, const int32_t* tokens,
+                                              size_t n_tokens, uint8_t skip_special,
+                                              char** out_text, size_t* out_len);
+
 /* ---- chat templates ---- */
 
 /* One message of a conversation: NUL-terminated UTF-8 role ("system", "user", "assistant",
@@ -174,6 +182,39 @@ FATHOM_API fathom_status fathom_chat_apply_template(const fathom_model* model,
                                                     size_t n_messages,
                                                     uint8_t add_generation_prompt, char* buf,
                                                     size_t capacity, size_t* out_len);
+
+/* Options of fathom_chat_apply_template_ex: transformers' apply_chat_template arguments. */
+typedef struct fathom_chat_template_params {
+  size_t struct_size;         /* sizeof(fathom_chat_template_params); set by default_params */
+  const char* variables_json; /* NULL, or a JSON object of extra template variables, e.g.
+                                 "{\"enable_thinking\": false}" or {"tools": [...]}; they
+                                 override bos_token/eos_token; "messages" and
+                                 "add_generation_prompt" are refused (NULL) */
+  const char* messages_json;  /* NULL, or a JSON array of message objects rendered instead of
+                                 messages (for tool_calls, reasoning_content, ...) (NULL) */
+  const char* bos_token;      /* bos_token as the template sees it; NULL or "": the tokenizer's */
+  const char* eos_token;      /* eos_token likewise (NULL) */
+  uint8_t add_generation_prompt; /* 1 appends the assistant turn opener (0) */
+  uint8_t reserved[7];           /* 0; keeps the struct free of padding */
+} fathom_chat_template_params;
+
+/* Writes the defaults into the first struct_size bytes of *params; struct_size must be
+ * sizeof(fathom_chat_template_params) as the caller was compiled, which
+ * fathom_chat_template_default_params(&params) passes. */
+FATHOM_API fathom_status fathom_chat_template_params_init(fathom_chat_template_params* params,
+                                                          size_t struct_size);
+#define fathom_chat_template_default_params(params) \
+  fathom_chat_template_params_init((params), sizeof(*(params)))
+
+/* fathom_chat_apply_template with all of the C++ options: params may be NULL (defaults);
+ * messages may be NULL with n_messages 0 when params->messages_json is given. Two-phase as
+ * fathom_chat_apply_template. INVALID_ARGUMENT also for malformed variables_json or
+ * messages_json (fathom_last_error says which). */
+FATHOM_API fathom_status fathom_chat_apply_template_ex(const fathom_model* model,
+                                                       const fathom_chat_message* messages,
+                                                       size_t n_messages,
+                                                       const fathom_chat_template_params* params,
+                                                       char* buf, size_t capacity, size_t* out_len);
 
 /* Streaming detokenization: turns tokens, one at a time, into valid UTF-8 text. Bytes of a
  * character split across tokens are held back until it is complete. The detokenizer keeps its
@@ -398,6 +439,10 @@ FATHOM_API fathom_status fathom_session_load_state(fathom_session* session, cons
 FATHOM_API fathom_status fathom_session_save_state_file(const fathom_session* session,
                                                         const char* path);
 FATHOM_API fathom_status fathom_session_load_state_file(fathom_session* session, const char* path);
+/* The seed of the sampler whose random sequence the session carries (from its last generate or
+ * load_state). FAILED_PRECONDITION (and *out_seed untouched) before either. */
+FATHOM_API fathom_status fathom_session_sampler_seed(const fathom_session* session,
+                                                     uint64_t* out_seed);
 
 /* Asks the evaluate or generate running now (on another thread, or the one calling a token
  * callback) to stop; it returns CANCELLED. A cancel while nothing runs has no effect. Safe from any
@@ -462,6 +507,9 @@ FATHOM_API fathom_status fathom_sampler_sample(fathom_sampler* sampler, const fl
                                                int32_t n_vocab, int32_t* out_token);
 /* Restarts the sampler's random sequence from seed. */
 FATHOM_API fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed);
+/* The seed the sampler's random sequence last started from (its params' seed, or the last
+ * fathom_sampler_reseed's). */
+FATHOM_API fathom_status fathom_sampler_seed(const fathom_sampler* sampler, uint64_t* out_seed);
 /* Appends a token to the history the penalties look at (prompt and generated tokens alike);
  * sampling does not do it by itself. */
 FATHOM_API fathom_status fathom_sampler_accept(fathom_sampler* sampler, int32_t token);

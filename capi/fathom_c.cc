@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 
 #include "fathom.h"
 #include "fathom/fathom.h"
+#include "tokenizer/json_util.h"
 
 // Every handle starts with a magic number that tells its kind, so a handle of the wrong kind is
 // reported instead of misused.
@@ -88,6 +90,7 @@ constexpr size_t kMinModelParamsSize = sizeof(fathom_model_params);
 constexpr size_t kMinSessionParamsSize = offsetof(fathom_session_params, context_overflow);
 constexpr size_t kMinGenerateParamsSize = offsetof(fathom_generate_params, min_p);
 constexpr size_t kMinSamplerParamsSize = offsetof(fathom_sampler_params, min_p);
+constexpr size_t kMinChatTemplateParamsSize = sizeof(fathom_chat_template_params);
 
 thread_local std::string last_error;
 
@@ -191,6 +194,13 @@ T Take(Result<T>&& result) {
   return std::move(result).value();
 }
 
+// Parses a JSON text passed in a params struct (the tokenizer's own parser and depth limit).
+internal::Json TakeJson(const char* text, const char* what) {
+  absl::StatusOr<internal::Json> json = internal::ParseJson(text, what);
+  if (!json.ok()) Fail(FATHOM_STATUS_INVALID_ARGUMENT, std::string(json.status().message()));
+  return *std::move(json);
+}
+
 // Runs `body` for the C function `fn`: returns its status, records the message of any failure
 // and converts every exception into a status.
 template <typename Body>
@@ -247,6 +257,9 @@ const Session& GetSession(const fathom_session* session) {
   return *CheckHandle(session, kSessionMagic, "fathom_session")->session;
 }
 Sampler& GetSampler(fathom_sampler* sampler) {
+  return *CheckHandle(sampler, kSamplerMagic, "fathom_sampler")->sampler;
+}
+const Sampler& GetSampler(const fathom_sampler* sampler) {
   return *CheckHandle(sampler, kSamplerMagic, "fathom_sampler")->sampler;
 }
 fathom_detokenizer& GetDetokenizer(fathom_detokenizer* detokenizer) {
@@ -710,6 +723,84 @@ fathom_status fathom_chat_apply_template(const fathom_model* model,
   });
 }
 
+fathom_status fathom_chat_template_params_init(fathom_chat_template_params* params,
+                                               size_t struct_size) {
+  return Guard(__func__, [&] {
+    fathom_chat_template_params defaults{};
+    defaults.struct_size = sizeof(defaults);
+    WriteDefaults(params, defaults, struct_size, kMinChatTemplateParamsSize,
+                  "fathom_chat_template_params");
+  });
+}
+
+fathom_status fathom_chat_apply_template_ex(const fathom_model* model,
+                                            const fathom_chat_message* messages, size_t n_messages,
+                                            const fathom_chat_template_params* params, char* buf,
+                                            size_t capacity, size_t* out_len) {
+  return Guard(__func__, [&] {
+    const Model& m = GetModel(model);
+    Require(out_len != nullptr, "out_len is NULL");
+    fathom_chat_template_params defaults{};
+    defaults.struct_size = sizeof(defaults);
+    const fathom_chat_template_params p =
+        ReadParams(params, defaults, kMinChatTemplateParamsSize, "fathom_chat_template_params");
+    for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
+    Require(messages != nullptr || n_messages == 0, "messages is NULL");
+    std::vector<ChatMessage> list;
+    list.reserve(n_messages);
+    for (size_t i = 0; i < n_messages; ++i) {
+      Require(messages[i].role != nullptr && messages[i].content != nullptr,
+              "a message's role or content is NULL");
+      list.push_back({messages[i].role, messages[i].content});
+    }
+    ChatTemplateOptions options;
+    options.add_generation_prompt = p.add_generation_prompt != 0;
+    if (p.variables_json != nullptr) {
+      const internal::Json vars =
+          TakeJson(p.variables_json, "fathom_chat_template_params.variables_json");
+      Require(vars.is_object(), "fathom_chat_template_params.variables_json is not a JSON object");
+      for (const auto& [name, value] : vars.items()) options.variables_json[name] = value.dump();
+    }
+    if (p.messages_json != nullptr) {
+      const internal::Json msgs =
+          TakeJson(p.messages_json, "fathom_chat_template_params.messages_json");
+      Require(msgs.is_array(), "fathom_chat_template_params.messages_json is not a JSON array");
+      options.messages_json = p.messages_json;
+    }
+    if (p.bos_token != nullptr) options.bos_token = p.bos_token;
+    if (p.eos_token != nullptr) options.eos_token = p.eos_token;
+    const std::string prompt = Take(m.tokenizer().ApplyChatTemplate(list, options));
+    *out_len = prompt.size();
+    if (buf == nullptr) return;
+    if (capacity < prompt.size() + 1) {
+      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
+            "the prompt needs %zu bytes with its NUL, the buffer holds %zu", prompt.size() + 1,
+            capacity);
+    }
+    std::memcpy(buf, prompt.data(), prompt.size());
+    buf[prompt.size()] = '\0';
+  });
+}
+
+fathom_status fathom_detokenize_ex(const fathom_model* model, const int32_t* tokens,
+                                   size_t n_tokens, uint8_t skip_special, char** out_text,
+                                   size_t* out_len) {
+  return Guard(__func__, [&] {
+    Require(out_text != nullptr, "out_text is NULL");
+    *out_text = nullptr;
+    const Model& m = GetModel(model);
+    RequireTokens(tokens, n_tokens);
+    const std::string text = Take(
+        m.tokenizer().Decode(std::vector<int32_t>(tokens, tokens + n_tokens), skip_special != 0));
+    char* copy = static_cast<char*>(std::malloc(text.size() + 1));
+    if (copy == nullptr) throw std::bad_alloc();
+    std::memcpy(copy, text.data(), text.size());
+    copy[text.size()] = '\0';
+    *out_text = copy;
+    if (out_len != nullptr) *out_len = text.size();
+  });
+}
+
 fathom_status fathom_detokenize(const fathom_model* model, const int32_t* tokens, size_t n_tokens,
                                 char** out_text, size_t* out_len) {
   return Guard(__func__, [&] {
@@ -865,6 +956,19 @@ fathom_status fathom_session_tokens(const fathom_session* session, int32_t* toke
             ids.size(), capacity);
     }
     std::copy(ids.begin(), ids.end(), tokens);
+  });
+}
+
+fathom_status fathom_session_sampler_seed(const fathom_session* session, uint64_t* out_seed) {
+  return Guard(__func__, [&] {
+    const Session& s = GetSession(session);
+    Require(out_seed != nullptr, "out_seed is NULL");
+    const std::optional<uint64_t> seed = s.sampler_seed();
+    if (!seed.has_value()) {
+      Fail(FATHOM_STATUS_FAILED_PRECONDITION,
+           "the session carries no sampler yet (no generate or load_state)");
+    }
+    *out_seed = *seed;
   });
 }
 
@@ -1120,6 +1224,14 @@ fathom_status fathom_sampler_sample(fathom_sampler* sampler, const float* logits
 
 fathom_status fathom_sampler_reseed(fathom_sampler* sampler, uint64_t seed) {
   return Guard(__func__, [&] { GetSampler(sampler).Reseed(seed); });
+}
+
+fathom_status fathom_sampler_seed(const fathom_sampler* sampler, uint64_t* out_seed) {
+  return Guard(__func__, [&] {
+    const Sampler& s = GetSampler(sampler);
+    Require(out_seed != nullptr, "out_seed is NULL");
+    *out_seed = s.options().seed;
+  });
 }
 
 fathom_status fathom_sampler_accept(fathom_sampler* sampler, int32_t token) {

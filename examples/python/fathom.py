@@ -18,6 +18,7 @@ The shared library is found through $FATHOM_LIBRARY (a path), else the system's 
 
 import ctypes
 import ctypes.util
+import json
 import os
 import queue
 import threading
@@ -92,6 +93,13 @@ class GenerateParams(_c.Structure):
                 ("speculative", _c.c_int32), ("n_draft", _c.c_int32)]
 
 
+class ChatTemplateParams(_c.Structure):
+    _fields_ = [("struct_size", _c.c_size_t), ("variables_json", _c.c_char_p),
+                ("messages_json", _c.c_char_p), ("bos_token", _c.c_char_p),
+                ("eos_token", _c.c_char_p), ("add_generation_prompt", _c.c_uint8),
+                ("reserved", _c.c_uint8 * 7)]
+
+
 def _declare(name, restype, *argtypes):
     function = getattr(_lib, name)
     function.restype = restype
@@ -122,6 +130,8 @@ _tokenize = _declare("fathom_tokenize", _i32, _p, _c.c_char_p, _size, _u8, _u8,
                      _c.POINTER(_i32), _size, _c.POINTER(_size))
 _detokenize = _declare("fathom_detokenize", _i32, _p, _c.POINTER(_i32), _size,
                        _c.POINTER(_c.POINTER(_c.c_char)), _c.POINTER(_size))
+_detokenize_ex = _declare("fathom_detokenize_ex", _i32, _p, _c.POINTER(_i32), _size, _u8,
+                          _c.POINTER(_c.POINTER(_c.c_char)), _c.POINTER(_size))
 _detokenizer_create = _declare("fathom_detokenizer_create", _i32, _p, _c.POINTER(_p))
 _detokenizer_free = _declare("fathom_detokenizer_free", None, _p)
 _detokenizer_push = _declare("fathom_detokenizer_push", _i32, _p, _i32,
@@ -156,8 +166,11 @@ _session_save_state = _declare("fathom_session_save_state", _i32, _p, _p, _size,
 _session_load_state = _declare("fathom_session_load_state", _i32, _p, _c.c_char_p, _size)
 _session_save_state_file = _declare("fathom_session_save_state_file", _i32, _p, _c.c_char_p)
 _session_load_state_file = _declare("fathom_session_load_state_file", _i32, _p, _c.c_char_p)
-_chat_apply_template = _declare("fathom_chat_apply_template", _i32, _p, _p, _size, _u8,
-                                _c.c_char_p, _size, _c.POINTER(_size))
+_chat_template_params_init = _declare("fathom_chat_template_params_init", _i32,
+                                      _c.POINTER(ChatTemplateParams), _size)
+_chat_apply_template_ex = _declare("fathom_chat_apply_template_ex", _i32, _p, _p, _size,
+                                   _c.POINTER(ChatTemplateParams), _c.c_char_p, _size,
+                                   _c.POINTER(_size))
 _sampler_params_init = _declare("fathom_sampler_params_init", _i32, _c.POINTER(SamplerParams),
                                 _size)
 _sampler_create = _declare("fathom_sampler_create", _i32, _c.POINTER(SamplerParams),
@@ -250,26 +263,39 @@ class Model:
         """The model's chat template (Jinja text); "" when it has none."""
         return _model_chat_template(self._handle).decode("utf-8", "replace")
 
-    def apply_chat_template(self, messages, add_generation_prompt=True):
+    def apply_chat_template(self, messages, add_generation_prompt=True, variables=None,
+                            bos_token=None, eos_token=None):
         """The prompt text for `messages` ([{"role": ..., "content": ...}]), rendered with the
-        model's chat template (fathom_chat_apply_template; Error FAILED_PRECONDITION without
-        one)."""
+        model's chat template (fathom_chat_apply_template_ex; Error FAILED_PRECONDITION without
+        one). `variables`: extra template variables such as {"enable_thinking": False} or
+        {"tools": [...]}; bos_token/eos_token: what the template sees instead of the
+        tokenizer's."""
         encoded = [(m["role"].encode("utf-8"), m["content"].encode("utf-8")) for m in messages]
         array = (ChatMessage * max(len(encoded), 1))(*[ChatMessage(r, c) for r, c in encoded])
+        params = ChatTemplateParams()
+        _check(_chat_template_params_init(_c.byref(params), _c.sizeof(params)))
+        params.add_generation_prompt = 1 if add_generation_prompt else 0
+        if variables:
+            params.variables_json = json.dumps(variables).encode("utf-8")
+        if bos_token is not None:
+            params.bos_token = bos_token.encode("utf-8")
+        if eos_token is not None:
+            params.eos_token = eos_token.encode("utf-8")
         n = _size()
-        _check(_chat_apply_template(self._handle, _c.cast(array, _p), len(encoded),
-                                    add_generation_prompt, None, 0, _c.byref(n)))
+        _check(_chat_apply_template_ex(self._handle, _c.cast(array, _p), len(encoded),
+                                       _c.byref(params), None, 0, _c.byref(n)))
         buf = _c.create_string_buffer(n.value + 1)
-        _check(_chat_apply_template(self._handle, _c.cast(array, _p), len(encoded),
-                                    add_generation_prompt, buf, n.value + 1, _c.byref(n)))
+        _check(_chat_apply_template_ex(self._handle, _c.cast(array, _p), len(encoded),
+                                       _c.byref(params), buf, n.value + 1, _c.byref(n)))
         return buf.raw[:n.value].decode("utf-8")
 
-    def chat(self, messages, reasoning=REASONING_SPLIT, **generate_options):
+    def chat(self, messages, reasoning=REASONING_SPLIT, variables=None, **generate_options):
         """Yields the assistant's reply to `messages` piece by piece (Piece: a str whose
         .reasoning tells thoughts between <think> and </think> from the answer), in a new
         session. The prompt comes from the model's chat template, which writes the special
-        tokens (BOS, role markers) itself."""
-        prompt = self.apply_chat_template(messages, add_generation_prompt=True)
+        tokens (BOS, role markers) itself; `variables` as apply_chat_template's."""
+        prompt = self.apply_chat_template(messages, add_generation_prompt=True,
+                                          variables=variables)
         with self.session() as session:
             yield from session.generate(self.tokenize(prompt, add_bos=False, parse_special=True),
                                         reasoning=reasoning, **generate_options)
@@ -292,11 +318,18 @@ class Model:
                          _c.byref(n)))
         return list(tokens[:n.value])
 
-    def detokenize(self, tokens):
+    def detokenize(self, tokens, skip_special=None):
+        """The concatenated pieces of `tokens` (fathom_detokenize); with skip_special given, the
+        text as the tokenizer's own library decodes it, without special tokens when True
+        (fathom_detokenize_ex)."""
         array = (_i32 * max(len(tokens), 1))(*tokens)
         text = _c.POINTER(_c.c_char)()
         n = _size()
-        _check(_detokenize(self._handle, array, len(tokens), _c.byref(text), _c.byref(n)))
+        if skip_special is None:
+            _check(_detokenize(self._handle, array, len(tokens), _c.byref(text), _c.byref(n)))
+        else:
+            _check(_detokenize_ex(self._handle, array, len(tokens), 1 if skip_special else 0,
+                                  _c.byref(text), _c.byref(n)))
         try:
             return _c.string_at(text, n.value).decode("utf-8", "replace")
         finally:

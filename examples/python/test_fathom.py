@@ -5,6 +5,7 @@ separation, session state, prefix reuse, and chat through a chat template (stori
 the test writes a copy of the GGUF with one added).
 Usage: test_fathom.py MODEL.gguf (FATHOM_LIBRARY names the shared library)."""
 
+import json
 import os
 import struct
 import sys
@@ -181,6 +182,43 @@ class BindingTest(unittest.TestCase):
                 self.assertEqual(model.apply_chat_template(messages), "<s>Once upon a time")
                 reply = "".join(model.chat(messages, max_tokens=8, temperature=0))
                 self.assertEqual(reply, EXPECTED_TEXT)
+
+    def test_chat_template_variables(self):
+        """Qwen3's template through fathom_chat_apply_template_ex, with template_kwargs such as
+        enable_thinking, against transformers' renders (fixtures/tokenizers/qwen3)."""
+        fixtures = os.environ.get("FATHOM_FIXTURES") or os.path.dirname(os.path.dirname(MODEL))
+        cases_path = os.path.join(fixtures, "tokenizers", "qwen3", "chat_cases.json")
+        if not os.path.exists(cases_path):
+            self.skipTest("missing fixture " + cases_path)
+        with open(cases_path, encoding="utf-8") as f:
+            cases = json.load(f)
+        with open(os.path.join(fixtures, "tokenizers", "qwen3", "tokenizer_config.json"),
+                  encoding="utf-8") as f:
+            template = json.load(f)["chat_template"]
+        eos = cases["special_tokens_map"]["eos_token"]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "qwen3-template.gguf")
+            copy_gguf_with_chat_template(MODEL, path, template)
+            with fathom.Model(path) as model:
+                thinking_cases = 0
+                for case in cases["cases"]:
+                    kwargs = case["template_kwargs"]
+                    thinking_cases += "enable_thinking" in kwargs
+                    rendered = model.apply_chat_template(
+                        case["messages"], add_generation_prompt=case["add_generation_prompt"],
+                        variables=kwargs, eos_token=eos)
+                    self.assertEqual(rendered, case["rendered"], case["name"])
+                self.assertGreater(thinking_cases, 0)
+                with self.assertRaises(fathom.Error) as e:
+                    model.apply_chat_template(cases["cases"][0]["messages"],
+                                              variables={"messages": []})
+                self.assertEqual(e.exception.code, 3)  # INVALID_ARGUMENT
+
+    def test_detokenize_skip_special(self):
+        ids = [1, 403, 407, 2]  # <s> Once upon </s>
+        self.assertEqual(self.model.detokenize(ids, skip_special=True), " Once upon")
+        self.assertEqual(self.model.detokenize(ids, skip_special=False), " Once upon")
+        self.assertEqual(self.model.detokenize(ids[1:3]), " Once upon")
 
 
 if __name__ == "__main__":

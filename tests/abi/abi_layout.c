@@ -99,5 +99,13 @@ int main(void) {
   STRUCT(fathom_chat_message);
   FIELD(fathom_chat_message, role);
   FIELD(fathom_chat_message, content);
+  STRUCT(fathom_chat_template_params);
+  FIELD(fathom_chat_template_params, struct_size);
+  FIELD(fathom_chat_template_params, variables_json);
+  FIELD(fathom_chat_template_params, messages_json);
+  FIELD(fathom_chat_template_params, bos_token);
+  FIELD(fathom_chat_template_params, eos_token);
+  FIELD(fathom_chat_template_params, add_generation_prompt);
+  FIELD(fathom_chat_template_params, reserved);
   return 0;
 }

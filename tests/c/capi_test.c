@@ -119,6 +119,7 @@ static void TestDefaultParams(void) {
   fathom_session_params sp;
   fathom_generate_params gp;
   fathom_sampler_params samp;
+  fathom_chat_template_params ctp;
 
   CHECK_STATUS(fathom_model_params_init(NULL, sizeof(fathom_model_params)),
                FATHOM_STATUS_INVALID_ARGUMENT);
@@ -129,6 +130,15 @@ static void TestDefaultParams(void) {
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_params_init(NULL, sizeof(fathom_sampler_params)),
                FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_template_params_init(NULL, sizeof(fathom_chat_template_params)),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_template_params_init(&ctp, 0), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_template_params_init(&ctp, sizeof(ctp) - 1),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(fathom_chat_template_default_params(&ctp));
+  CHECK(ctp.struct_size == sizeof(ctp) && ctp.variables_json == NULL && ctp.messages_json == NULL &&
+        ctp.bos_token == NULL && ctp.eos_token == NULL && ctp.add_generation_prompt == 0 &&
+        AllBytesAre((const char*)ctp.reserved, sizeof(ctp.reserved), 0));
 
   CHECK_OK(fathom_model_default_params(&mp));
   CHECK(fathom_last_error()[0] == '\0'); /* a successful call clears the message */
@@ -196,6 +206,15 @@ static void TestNullHandles(void) {
   CHECK_STATUS(fathom_token_text(NULL, 1, NULL, 0, &n), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_detokenize(NULL, &token, 1, &text, &n), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(text == NULL);
+  text = (char*)&text;
+  CHECK_STATUS(fathom_detokenize_ex(NULL, &token, 1, 1, &text, &n), FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK(text == NULL);
+  CHECK_STATUS(fathom_detokenize_ex(NULL, &token, 1, 0, NULL, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_apply_template_ex(NULL, NULL, 0, NULL, NULL, 0, &n),
+               FATHOM_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(fathom_chat_apply_template_ex(NULL, NULL, 0, NULL, NULL, 0, NULL),
+               FATHOM_STATUS_INVALID_ARGUMENT);
 
   CHECK_STATUS(fathom_session_create(NULL, NULL, &session), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK(session == NULL);
@@ -253,6 +272,15 @@ static void TestNullHandles(void) {
 
   CHECK_STATUS(fathom_sampler_sample(NULL, &one_logit, 1, &token), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_reseed(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
+  {
+    uint64_t seed = 7;
+    CHECK_STATUS(fathom_sampler_seed(NULL, &seed), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(seed == 7);
+    CHECK_STATUS(fathom_sampler_seed(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed(NULL, &seed), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(seed == 7);
+  }
   CHECK_STATUS(fathom_sampler_accept(NULL, 1), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_clear_history(NULL), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_create(NULL, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
@@ -318,6 +346,21 @@ static void TestSampler(void) {
     CHECK_OK(fathom_sampler_sample(b, kLogits, 5, &tb));
     CHECK(ta == tb && ta >= 0 && ta < 5);
     first[i] = ta;
+  }
+  {
+    uint64_t seed = 0;
+    CHECK_OK(fathom_sampler_seed(a, &seed));
+    CHECK(seed == 1234);
+    CHECK_OK(fathom_sampler_reseed(b, 99));
+    CHECK_OK(fathom_sampler_seed(b, &seed));
+    CHECK(seed == 99);
+    CHECK_STATUS(fathom_sampler_seed(a, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+    {
+      fathom_sampler_params defaults;
+      CHECK_OK(fathom_sampler_default_params(&defaults));
+      CHECK_OK(fathom_sampler_seed(greedy, &seed)); /* created with the default seed */
+      CHECK(seed == defaults.seed);
+    }
   }
   CHECK_OK(fathom_sampler_reseed(a, 1234));
   for (i = 0; i < 20; ++i) {
@@ -536,6 +579,36 @@ static void TestTokenizer(const fathom_model* model) {
   CHECK_STATUS(fathom_detokenize(model, NULL, 2, &text, &len), FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_detokenize(model, kExpectedIds, 8, NULL, &len),
                FATHOM_STATUS_INVALID_ARGUMENT);
+
+  /* Decoding as the tokenizer's library does; skip_special drops BOS/EOS. */
+  {
+    static const int32_t kWithSpecial[4] = {1, 403, 407, 2}; /* <s> Once upon </s> */
+    char* kept = NULL;
+    char* skipped = NULL;
+    size_t kept_len = 0, skipped_len = 0;
+    CHECK_OK(fathom_detokenize_ex(model, kExpectedIds, 8, 1, &text, &len));
+    CHECK(text != NULL && len == strlen(kExpectedText) && strcmp(text, kExpectedText) == 0);
+    fathom_free(text);
+    CHECK_OK(fathom_detokenize_ex(model, kWithSpecial, 4, 0, &kept, &kept_len));
+    CHECK_OK(fathom_detokenize_ex(model, kWithSpecial, 4, 1, &skipped, &skipped_len));
+    CHECK(kept != NULL && skipped != NULL);
+    if (kept != NULL && skipped != NULL) {
+      /* A GGUF vocabulary's control tokens have no piece: both spell the words alone. */
+      CHECK(strcmp(skipped, " Once upon") == 0 && strcmp(kept, " Once upon") == 0);
+      CHECK(skipped_len == strlen(skipped) && kept_len == strlen(kept));
+    }
+    fathom_free(kept);
+    fathom_free(skipped);
+    CHECK_OK(fathom_detokenize_ex(model, NULL, 0, 1, &text, NULL));
+    CHECK(text != NULL && text[0] == '\0');
+    fathom_free(text);
+    CHECK_STATUS(fathom_detokenize_ex(model, NULL, 2, 0, &text, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(text == NULL);
+    CHECK_STATUS(fathom_detokenize_ex(model, kExpectedIds, 8, 0, NULL, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    text = NULL;
+  }
 }
 
 /* Streaming detokenization: the pieces of the expected tokens add up to the expected text. */
@@ -558,6 +631,44 @@ static void TestChatTemplate(const fathom_model* model) {
   CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, &len),
                FATHOM_STATUS_INVALID_ARGUMENT);
   messages[1].content = "Hello";
+  {
+    fathom_chat_template_params params;
+    CHECK_OK(fathom_chat_template_default_params(&params));
+    CHECK_STATUS(fathom_chat_apply_template_ex(NULL, messages, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_chat_apply_template_ex((const fathom_model*)(void*)&params, messages, 2,
+                                               &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, &params, NULL, 0, NULL),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, NULL, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    params.variables_json = "{\"enable_thinking\": fals";
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(fathom_last_error(), "variables_json") != NULL);
+    params.variables_json = "[false]";
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(fathom_last_error(), "not a JSON object") != NULL);
+    params.variables_json = NULL;
+    params.messages_json = "{\"role\": \"user\"}";
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, NULL, 0, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(fathom_last_error(), "messages_json") != NULL);
+    params.messages_json = NULL;
+    params.reserved[3] = 1;
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    params.reserved[3] = 0;
+    params.struct_size = 3;
+    CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, &params, NULL, 0, &len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    if (fathom_model_chat_template(model)[0] == '\0') {
+      CHECK_STATUS(fathom_chat_apply_template_ex(model, messages, 2, NULL, NULL, 0, &len),
+                   FATHOM_STATUS_FAILED_PRECONDITION);
+    }
+  }
   if (fathom_model_chat_template(model)[0] == '\0') {
     CHECK_STATUS(fathom_chat_apply_template(model, messages, 2, 1, NULL, 0, &len),
                  FATHOM_STATUS_FAILED_PRECONDITION);
@@ -738,6 +849,12 @@ static void TestGenerate(const fathom_model* model) {
 
   CHECK_OK(fathom_session_create(model, NULL, &session));
   CHECK_OK(fathom_generate_default_params(&params));
+  {
+    uint64_t seed = 7;
+    CHECK_STATUS(fathom_session_sampler_seed(session, &seed), FATHOM_STATUS_FAILED_PRECONDITION);
+    CHECK(seed == 7); /* no generate yet */
+    CHECK_STATUS(fathom_session_sampler_seed(session, NULL), FATHOM_STATUS_INVALID_ARGUMENT);
+  }
 
   /* Greedy: llama.cpp's tokens, streamed through the callback as well. */
   memset(&sink, 0, sizeof(sink));
@@ -746,10 +863,16 @@ static void TestGenerate(const fathom_model* model) {
   params.max_tokens = 8;
   params.on_token = OnToken;
   params.user_data = &sink;
+  params.seed = 4242;
   CHECK_OK(fathom_session_generate(session, kPromptIds, 5, &params, out, 8, &n, &stop));
   CHECK(n == 8 && memcmp(out, kExpectedIds, sizeof(kExpectedIds)) == 0);
   CHECK(stop == FATHOM_STOP_MAX_TOKENS);
   CHECK(sink.calls == 8 && memcmp(sink.tokens, kExpectedIds, sizeof(kExpectedIds)) == 0);
+  {
+    uint64_t seed = 0;
+    CHECK_OK(fathom_session_sampler_seed(session, &seed));
+    CHECK(seed == 4242);
+  }
   CHECK(strcmp(sink.text, kExpectedText) == 0);
   CHECK(fathom_session_position(session) == 5 + 7); /* the last token is not evaluated */
 
@@ -1112,6 +1235,8 @@ static void TestWrongHandles(fathom_model* model) {
   fathom_sampler* sampler = NULL;
   int32_t token = 0;
   float logit = 0.0f;
+  size_t seed_len = 0;
+  char* seed_text = NULL;
 
   CHECK_OK(fathom_session_create(model, NULL, &session));
   CHECK_OK(fathom_sampler_create(NULL, &sampler));
@@ -1127,6 +1252,20 @@ static void TestWrongHandles(fathom_model* model) {
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_sampler_accept((fathom_sampler*)(void*)model, 1),
                FATHOM_STATUS_INVALID_ARGUMENT);
+  {
+    uint64_t seed = 0;
+    CHECK_STATUS(fathom_sampler_seed((const fathom_sampler*)(void*)session, &seed),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_sampler_seed((const fathom_session*)(void*)sampler, &seed),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_chat_apply_template_ex((const fathom_model*)(void*)sampler, NULL, 0, NULL,
+                                               NULL, 0, &seed_len),
+                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(
+        fathom_detokenize_ex((const fathom_model*)(void*)session, &token, 1, 1, &seed_text, NULL),
+        FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK(seed_text == NULL);
+  }
   CHECK_STATUS(fathom_session_save_state_file((const fathom_session*)(void*)sampler, "x.state"),
                FATHOM_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(fathom_session_load_state((fathom_session*)(void*)model, &token, 4),
@@ -1167,7 +1306,7 @@ static int FileExists(const char* path) {
  * (fixtures/deepseek/v3-tiny/expected.json "gen_tokens") for every n_draft, the statistics add
  * up, and the refusals (no MTP session, bad mode or n_draft, bad stats struct) are errors. */
 static void TestSpeculative(fathom_model* model, const int32_t* prompt) {
-  static const int32_t kGreedy[16] = {10,  531, 382, 567, 654, 540,  633, 197,
+  static const int32_t kGreedy[16] = {10,  531, 382, 567,  654, 540, 633, 197,
                                       443, 541, 359, 1001, 225, 288, 181, 274};
   fathom_session* session = NULL;
   fathom_session_params sp;
@@ -1204,8 +1343,7 @@ static void TestSpeculative(fathom_model* model, const int32_t* prompt) {
       CHECK(d < n_draft || stats.drafted_at_depth[d] == 0);
     }
     stats.struct_size = 3;
-    CHECK_STATUS(fathom_session_speculative_stats(session, &stats),
-                 FATHOM_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fathom_session_speculative_stats(session, &stats), FATHOM_STATUS_INVALID_ARGUMENT);
     fathom_session_free(session);
   }
   CHECK_OK(fathom_session_create(model, &sp, &session));
