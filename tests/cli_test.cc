@@ -45,7 +45,7 @@ std::string Join(const std::vector<int64_t>& ids) {
 std::vector<float> ReadLogits(const std::string& path) {
   const std::string bytes = ReadFile(path);
   std::vector<float> out(bytes.size() / sizeof(float));
-  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+  if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
   return out;
 }
 
