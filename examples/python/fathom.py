@@ -483,16 +483,26 @@ class Session:
         if reasoning_tags:
             params.reasoning_open_tag = reasoning_tags[0].encode("utf-8")
             params.reasoning_close_tag = reasoning_tags[1].encode("utf-8")
-        # The worker thread runs the generation; the callbacks hand pieces over a queue and wait
-        # for nothing, so the generation is not slowed down by the consumer, only stopped by it.
-        pieces = queue.Queue()
+        # The worker thread runs the generation; the callbacks hand pieces over a small bounded
+        # queue, so the generation runs at most a couple of pieces ahead of the consumer (a
+        # consumer that leaves the loop early stops it there, however busy the machine is) and
+        # never waits once the consumer is gone.
+        pieces = queue.Queue(maxsize=2)
         abandoned = threading.Event()
+
+        def put(item):
+            while not abandoned.is_set():
+                try:
+                    pieces.put(item, timeout=0.05)
+                    return
+                except queue.Full:
+                    pass
 
         def deliver(reasoning_piece):
             def callback(_, token, text, length):
                 if length:
-                    pieces.put(Piece(_c.string_at(text, length).decode("utf-8", "replace"),
-                                     reasoning_piece, token))
+                    put(Piece(_c.string_at(text, length).decode("utf-8", "replace"),
+                              reasoning_piece, token))
                 return 1 if abandoned.is_set() else 0
             return TOKEN_CALLBACK(callback)
 
@@ -509,7 +519,7 @@ class Session:
                                                 _c.byref(n), _c.byref(stop_reason)))
                 status.append(_last_error().decode("utf-8", "replace"))
             finally:
-                pieces.put(_DONE)
+                put(_DONE)
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
