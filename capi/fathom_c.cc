@@ -693,6 +693,33 @@ fathom_status fathom_token_text(const fathom_model* model, int32_t token, char* 
   });
 }
 
+// The messages of fathom_chat_apply_template(_ex), checked.
+static std::vector<ChatMessage> ReadMessages(const fathom_chat_message* messages,
+                                             size_t n_messages) {
+  Require(messages != nullptr || n_messages == 0, "messages is NULL");
+  std::vector<ChatMessage> list;
+  list.reserve(n_messages);
+  for (size_t i = 0; i < n_messages; ++i) {
+    Require(messages[i].role != nullptr && messages[i].content != nullptr,
+            "a message's role or content is NULL");
+    list.push_back({messages[i].role, messages[i].content});
+  }
+  return list;
+}
+
+// Two-phase output of a rendered prompt: its length always, the text with a NUL when it fits.
+static void CopyPrompt(const std::string& prompt, char* buf, size_t capacity, size_t* out_len) {
+  *out_len = prompt.size();
+  if (buf == nullptr) return;
+  if (capacity < prompt.size() + 1) {
+    Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
+          "the prompt needs %zu bytes with its NUL, the buffer holds %zu", prompt.size() + 1,
+          capacity);
+  }
+  std::memcpy(buf, prompt.data(), prompt.size());
+  buf[prompt.size()] = '\0';
+}
+
 fathom_status fathom_chat_apply_template(const fathom_model* model,
                                          const fathom_chat_message* messages, size_t n_messages,
                                          uint8_t add_generation_prompt, char* buf, size_t capacity,
@@ -700,26 +727,11 @@ fathom_status fathom_chat_apply_template(const fathom_model* model,
   return Guard(__func__, [&] {
     const Model& m = GetModel(model);
     Require(out_len != nullptr, "out_len is NULL");
-    Require(messages != nullptr || n_messages == 0, "messages is NULL");
-    std::vector<ChatMessage> list;
-    list.reserve(n_messages);
-    for (size_t i = 0; i < n_messages; ++i) {
-      Require(messages[i].role != nullptr && messages[i].content != nullptr,
-              "a message's role or content is NULL");
-      list.push_back({messages[i].role, messages[i].content});
-    }
+    const std::vector<ChatMessage> list = ReadMessages(messages, n_messages);
     ChatTemplateOptions options;
     options.add_generation_prompt = add_generation_prompt != 0;
     const std::string prompt = Take(m.tokenizer().ApplyChatTemplate(list, options));
-    *out_len = prompt.size();
-    if (buf == nullptr) return;
-    if (capacity < prompt.size() + 1) {
-      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
-            "the prompt needs %zu bytes with its NUL, the buffer holds %zu", prompt.size() + 1,
-            capacity);
-    }
-    std::memcpy(buf, prompt.data(), prompt.size());
-    buf[prompt.size()] = '\0';
+    CopyPrompt(prompt, buf, capacity, out_len);
   });
 }
 
@@ -745,14 +757,7 @@ fathom_status fathom_chat_apply_template_ex(const fathom_model* model,
     const fathom_chat_template_params p =
         ReadParams(params, defaults, kMinChatTemplateParamsSize, "fathom_chat_template_params");
     for (uint8_t r : p.reserved) Require(r == 0, "reserved must be 0");
-    Require(messages != nullptr || n_messages == 0, "messages is NULL");
-    std::vector<ChatMessage> list;
-    list.reserve(n_messages);
-    for (size_t i = 0; i < n_messages; ++i) {
-      Require(messages[i].role != nullptr && messages[i].content != nullptr,
-              "a message's role or content is NULL");
-      list.push_back({messages[i].role, messages[i].content});
-    }
+    const std::vector<ChatMessage> list = ReadMessages(messages, n_messages);
     ChatTemplateOptions options;
     options.add_generation_prompt = p.add_generation_prompt != 0;
     if (p.variables_json != nullptr) {
@@ -770,15 +775,7 @@ fathom_status fathom_chat_apply_template_ex(const fathom_model* model,
     if (p.bos_token != nullptr) options.bos_token = p.bos_token;
     if (p.eos_token != nullptr) options.eos_token = p.eos_token;
     const std::string prompt = Take(m.tokenizer().ApplyChatTemplate(list, options));
-    *out_len = prompt.size();
-    if (buf == nullptr) return;
-    if (capacity < prompt.size() + 1) {
-      Failf(FATHOM_STATUS_RESOURCE_EXHAUSTED,
-            "the prompt needs %zu bytes with its NUL, the buffer holds %zu", prompt.size() + 1,
-            capacity);
-    }
-    std::memcpy(buf, prompt.data(), prompt.size());
-    buf[prompt.size()] = '\0';
+    CopyPrompt(prompt, buf, capacity, out_len);
   });
 }
 

@@ -49,7 +49,7 @@ void ExpectSane(const std::vector<float>& logits, int64_t n_tokens, int64_t n_vo
 
 TEST(MakeModelTest, Qwen2ShapeLoadsAndRuns) {
   FATHOM_REQUIRE_CLI();
-  if (!FixtureExists(kVocab)) GTEST_SKIP() << "vocab fixture missing";
+  FATHOM_REQUIRE_FIXTURE(kVocab);
   const std::string path = TempPath("mm-qwen2") + ".gguf";
   CliResult r = RunCli({"make-model", "-p", "r1-distill-qwen-1.5b", "-o", path, "--vocab",
                         FixturePath(kVocab), "--set", "hidden=128,heads=2,kv_heads=1,ffn=256",
@@ -108,7 +108,7 @@ TEST(MakeModelTest, Qwen2ShapeLoadsAndRuns) {
 
 TEST(MakeModelTest, DeepSeekV2LiteShapeLoadsAndRuns) {
   FATHOM_REQUIRE_CLI();
-  if (!FixtureExists(kVocab)) GTEST_SKIP() << "vocab fixture missing";
+  FATHOM_REQUIRE_FIXTURE(kVocab);
   const std::string path = TempPath("mm-v2") + ".gguf";
   // Expert rows of 192 values: Q4_K / Q6_K fall back to Q5_0 / Q8_0 as in the real V2-Lite.
   CliResult r = RunCli({"make-model", "-p", "deepseek-v2-lite", "-o", path, "--vocab",
@@ -134,7 +134,7 @@ TEST(MakeModelTest, DeepSeekV2LiteShapeLoadsAndRuns) {
 
 TEST(MakeModelTest, DeepSeekV3SliceWithMtp) {
   FATHOM_REQUIRE_CLI();
-  if (!FixtureExists(kVocab)) GTEST_SKIP() << "vocab fixture missing";
+  FATHOM_REQUIRE_FIXTURE(kVocab);
   const std::string path = TempPath("mm-v3") + ".gguf";
   CliResult r = RunCli({"make-model", "-p", "deepseek-v3", "-o", path, "--vocab",
                         FixturePath(kVocab), "--set",

@@ -226,20 +226,14 @@ def set_log_level(level):
     _check(_set_log_level(level))
 
 
-class Model:
-    """A loaded GGUF model (immutable; usable from any thread)."""
+class _Owned:
+    """A C handle freed by close(), at garbage collection or at the end of a with-block."""
 
-    def __init__(self, path):
-        if _abi_version() != ABI_VERSION:
-            raise Error(12, "libfathom has ABI %d, fathom.py expects %d" % (_abi_version(),
-                                                                           ABI_VERSION))
-        handle = _p()
-        _check(_model_load(os.fsencode(path), None, _c.byref(handle)))
-        self._handle = handle
+    _free = None  # the fathom_*_free function of the subclass's handle
 
     def close(self):
         if getattr(self, "_handle", None):
-            _model_free(self._handle)
+            type(self)._free(self._handle)
             self._handle = None
 
     __del__ = close
@@ -249,6 +243,20 @@ class Model:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Model(_Owned):
+    """A loaded GGUF model (immutable; usable from any thread)."""
+
+    _free = staticmethod(_model_free)
+
+    def __init__(self, path):
+        if _abi_version() != ABI_VERSION:
+            raise Error(12, "libfathom has ABI %d, fathom.py expects %d" % (_abi_version(),
+                                                                           ABI_VERSION))
+        handle = _p()
+        _check(_model_load(os.fsencode(path), None, _c.byref(handle)))
+        self._handle = handle
 
     @property
     def architecture(self):
@@ -360,8 +368,10 @@ class Piece(str):
 _DONE = object()
 
 
-class Session:
+class Session(_Owned):
     """One conversation over a model: its KV cache. One thread at a time."""
+
+    _free = staticmethod(_session_free)
 
     def __init__(self, model, n_ctx=0, n_threads=0, context_shift=False, n_keep=0):
         """context_shift: when the context is full, drop the oldest tokens after the first
@@ -374,19 +384,6 @@ class Session:
         _check(_session_create(model._handle, _c.byref(params), _c.byref(handle)))
         self._handle = handle
         self.model = model  # the C session keeps the model alive too; this keeps the wrapper
-
-    def close(self):
-        if getattr(self, "_handle", None):
-            _session_free(self._handle)
-            self._handle = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @property
     def position(self):
