@@ -111,8 +111,8 @@ Status SpeculativeDecoder::Step(int32_t x0, int32_t k) {
   absl::Status st = lm.ForwardMtp(*s.state, batch_, r0, s.mtp_logits.data(), s.pool, &s.cancel);
   if (!st.ok()) return FromAbsl(st);
   s.mtp_next = p0;
-  std::vector<int32_t> drafts;  // x0, d1, d2, ...: the sequence after s.tokens
-  drafts.push_back(x0);
+  std::vector<int32_t>& drafts = drafts_;  // x0, d1, d2, ...: the sequence after s.tokens
+  drafts.assign(1, x0);
   const float* mtp_row = &s.mtp_logits[(batch_.size() - 1) * n_vocab];
   for (int32_t i = 0; i < k; ++i) {
     if (i > 0) {
@@ -140,7 +140,8 @@ Status SpeculativeDecoder::Step(int32_t x0, int32_t k) {
   for (int32_t i = 0; i < k; ++i) ++stats_.drafted_at_depth[i];
 
   // 3. Accept the longest prefix that passes, then one token of the main model's own.
-  std::vector<int32_t> seen(drafts.begin(), drafts.begin() + 1);  // tokens before row i's target
+  std::vector<int32_t>& seen = seen_;  // tokens before row i's target
+  seen.assign(1, drafts[0]);
   int32_t accepted = 0, next = -1;
   for (int32_t i = 0; i < k; ++i) {
     const int32_t d = drafts[i + 1];

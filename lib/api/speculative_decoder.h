@@ -68,6 +68,7 @@ class SpeculativeDecoder {
   SpeculativeStats stats_;
   // Scratch.
   std::vector<int32_t> batch_, history_;
+  std::vector<int32_t> drafts_, seen_;  // Step's scratch, kept so steps do not allocate
   std::vector<TokenDistribution> q_;
   TokenDistribution p_, residual_;
   std::vector<double> dense_;
