@@ -69,13 +69,13 @@ FATHOM_MATMUL_BENCH(Q6_K);
 
 // One 1536-wide row dotted with quantized activations, per kernel version (rows cycle through a
 // 8960-row matrix, so this measures the kernel on data streamed from memory as in decode).
-void BM_QDot(benchmark::State& state, DType type, QDotIsa isa) {
+void QDotCase(benchmark::State& state, DType type, QDotIsa isa, int64_t rows) {
   const QDotFn dot = GetQDot(type, isa);
   if (dot == nullptr) {
     state.SkipWithError("kernel not available on this CPU");
     return;
   }
-  const int64_t rows = 8960, cols = 1536;
+  const int64_t cols = 1536;
   QuantizedMatrix m = MakeMatrix(type, rows, cols);
   const DType act = QDotActivationType(type);
   std::vector<float> x(cols, 0.5f);
@@ -89,11 +89,16 @@ void BM_QDot(benchmark::State& state, DType type, QDotIsa isa) {
   state.counters["weight_GB/s"] = benchmark::Counter(
       static_cast<double>(m.w.row_bytes) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
+void BM_QDot(benchmark::State& state, DType type, QDotIsa isa) { QDotCase(state, type, isa, 8960); }
+// The same kernel on 8 rows that stay in L1: its compute cost alone.
+void BM_QDotL1(benchmark::State& state, DType type, QDotIsa isa) { QDotCase(state, type, isa, 8); }
 
-#define FATHOM_QDOT_BENCH(T)                                             \
-  BENCHMARK_CAPTURE(BM_QDot, T##_scalar, DType::k##T, QDotIsa::kScalar); \
-  BENCHMARK_CAPTURE(BM_QDot, T##_avx2, DType::k##T, QDotIsa::kAvx2);     \
-  BENCHMARK_CAPTURE(BM_QDot, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni)
+#define FATHOM_QDOT_BENCH(T)                                                     \
+  BENCHMARK_CAPTURE(BM_QDot, T##_scalar, DType::k##T, QDotIsa::kScalar);         \
+  BENCHMARK_CAPTURE(BM_QDot, T##_avx2, DType::k##T, QDotIsa::kAvx2);             \
+  BENCHMARK_CAPTURE(BM_QDot, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni); \
+  BENCHMARK_CAPTURE(BM_QDotL1, T##_avx2, DType::k##T, QDotIsa::kAvx2);           \
+  BENCHMARK_CAPTURE(BM_QDotL1, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni)
 
 FATHOM_QDOT_BENCH(Q8_0);
 FATHOM_QDOT_BENCH(Q4_0);

@@ -755,6 +755,35 @@ TEST(MappedFile, ErrorsNamePathAndReason) {
   EXPECT_NE(g.status().message().find("/nonexistent/dir/x.gguf"), absl::string_view::npos);
 }
 
+TEST(MappedFile, HugePageCopyHoldsTheFileBytes) {
+  // Sizes around the 2 MiB rounding of the copy, an empty file, and a missing one.
+  for (const size_t size : {size_t{0}, size_t{1}, size_t{4097}, (size_t{2} << 20) + 3}) {
+    const std::string path = TempPath("copy_" + std::to_string(size) + ".bin");
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131 + 7) & 0xFF);
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    absl::StatusOr<std::shared_ptr<MappedFile>> m = MappedFile::Open(path, MapMode::kHugePageCopy);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_EQ((*m)->size(), size);
+    if (size == 0) {
+      EXPECT_EQ((*m)->data(), nullptr);
+      continue;
+    }
+    EXPECT_TRUE((*m)->huge_page_copy());
+    EXPECT_EQ(std::memcmp((*m)->data(), bytes.data(), size), 0);
+    absl::StatusOr<std::shared_ptr<MappedFile>> mapped = MappedFile::Open(path);
+    ASSERT_TRUE(mapped.ok());
+    EXPECT_FALSE((*mapped)->huge_page_copy());
+  }
+  EXPECT_EQ(MappedFile::Open("/nonexistent/x.gguf", MapMode::kHugePageCopy).status().code(),
+            absl::StatusCode::kNotFound);
+  // The whole parse works on a copy as on a mapping.
+  const std::string path = TempPath("copy_valid.gguf");
+  { std::ofstream(path, std::ios::binary) << SmallValid().Build(); }
+  absl::StatusOr<std::unique_ptr<GgufFile>> g = GgufFile::Open(path, MapMode::kHugePageCopy);
+  ASSERT_TRUE(g.ok()) << g.status();
+}
+
 TEST(MappedFile, EmptyAndSmallFiles) {
   const std::string path = TempPath("empty.gguf");
   { std::ofstream(path, std::ios::binary); }

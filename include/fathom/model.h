@@ -19,6 +19,16 @@ class ModelImpl;
 struct ModelLoadOptions {
   // Called with a fraction in [0, 1]; return false to cancel the load (gives kCancelled).
   std::function<bool(float)> progress;
+  // Where a GGUF file's bytes live while the model is loaded:
+  // - kMap: memory-mapped (pages shared with the page cache and other processes);
+  // - kHugePages: read into private memory backed by 2 MiB transparent huge pages, so decoding
+  //   (which streams every weight once per token) misses the TLB far less; costs the file's size
+  //   in private memory and a read of the file at load;
+  // - kAuto: kHugePages when the kernel offers transparent huge pages and the file takes at most
+  //   half of the available memory, otherwise kMap. The environment variable
+  //   FATHOM_WEIGHTS=map|hugepages overrides kAuto.
+  enum class Placement { kAuto, kMap, kHugePages };
+  Placement placement = Placement::kAuto;
 };
 
 struct ModelInfo {

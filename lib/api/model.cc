@@ -1,6 +1,12 @@
 // fathom::Model: loads a GGUF file into a LanguageModel and its Tokenizer.
 #include "fathom/model.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 #include "api/model_impl.h"
 #include "models/deepseek/deepseek_model.h"
@@ -85,13 +91,63 @@ Result<std::shared_ptr<const Model>> LoadModelFromHfFolder(const std::string& fo
 
 }  // namespace internal
 
+namespace {
+
+// Reads a "Key:   1234 kB" line of /proc/meminfo (bytes), or -1.
+int64_t MemInfoBytes(const char* key) {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  int64_t result = -1;
+  const size_t key_len = std::strlen(key);
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, key, key_len) == 0 && line[key_len] == ':') {
+      long long kib = 0;
+      if (std::sscanf(line + key_len + 1, "%lld", &kib) == 1) result = kib * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return result;
+}
+
+// Whether transparent huge pages can back madvise(MADV_HUGEPAGE) memory.
+bool TransparentHugePagesAvailable() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == nullptr) return false;
+  char text[128] = {};
+  const size_t n = std::fread(text, 1, sizeof(text) - 1, f);
+  std::fclose(f);
+  text[n] = '\0';
+  return std::strstr(text, "[always]") != nullptr || std::strstr(text, "[madvise]") != nullptr;
+}
+
+MapMode ChooseMapMode(const std::string& path, ModelLoadOptions::Placement placement) {
+  using Placement = ModelLoadOptions::Placement;
+  if (placement == Placement::kAuto) {
+    if (const char* env = std::getenv("FATHOM_WEIGHTS"); env != nullptr) {
+      if (std::strcmp(env, "map") == 0) placement = Placement::kMap;
+      if (std::strcmp(env, "hugepages") == 0) placement = Placement::kHugePages;
+    }
+  }
+  if (placement == Placement::kMap) return MapMode::kMap;
+  if (placement == Placement::kHugePages) return MapMode::kHugePageCopy;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !TransparentHugePagesAvailable()) return MapMode::kMap;
+  const int64_t available = MemInfoBytes("MemAvailable");
+  return available > 0 && static_cast<int64_t>(st.st_size) <= available / 2 ? MapMode::kHugePageCopy
+                                                                            : MapMode::kMap;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Model>> Model::Load(const std::string& path,
                                                  const ModelLoadOptions& options) {
   if (options.progress && !options.progress(0.0f)) {
     return Status(StatusCode::kCancelled, "model load cancelled by the progress callback");
   }
   if (IsDirectory(path)) return internal::LoadModelFromHfFolder(path, options);
-  auto gguf = GgufFile::Open(path);
+  auto gguf = GgufFile::Open(path, ChooseMapMode(path, options.placement));
   if (!gguf.ok()) return internal::FromAbsl(gguf.status());
   return internal::LoadModelFromGguf(*std::move(gguf), options);
 }

@@ -303,8 +303,8 @@ absl::StatusOr<double> ValueAsFloat(std::string_view key, const GgufValue& v) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
-  absl::StatusOr<std::shared_ptr<MappedFile>> file = MappedFile::Open(path);
+absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path, MapMode mode) {
+  absl::StatusOr<std::shared_ptr<MappedFile>> file = MappedFile::Open(path, mode);
   if (!file.ok()) {
     return absl::Status(file.status().code(), absl::StrCat("gguf: ", file.status().message()));
   }

@@ -32,7 +32,8 @@ class GgufFile {
  public:
   // Opens, maps and fully validates a GGUF file. Errors name what is wrong and where
   // (byte offset, key or tensor name).
-  static absl::StatusOr<std::unique_ptr<GgufFile>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<GgufFile>> Open(const std::string& path,
+                                                        MapMode mode = MapMode::kMap);
   // Same over an already mapped file or buffer.
   static absl::StatusOr<std::unique_ptr<GgufFile>> Parse(std::shared_ptr<MappedFile> file);
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,9 +32,42 @@ class FdCloser {
   int fd_;
 };
 
+// Reads the whole file into anonymous memory advised for transparent huge pages. Returns null
+// (and the caller maps the file instead) when the memory cannot be had.
+const uint8_t* CopyToHugePages(int fd, uint64_t size, size_t* mapped_bytes, absl::Status* error,
+                               const std::string& path) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t len = (static_cast<size_t>(size) + kHuge - 1) / kHuge * kHuge;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  (void)::madvise(p, len, MADV_HUGEPAGE);
+#endif
+  auto* dst = static_cast<uint8_t*>(p);
+  uint64_t done = 0;
+  while (done < size) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(size - done, uint64_t{1} << 30));
+    const ssize_t got = ::pread(fd, dst + done, want, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const int err = got < 0 ? errno : 0;
+      *error = absl::DataLossError(
+          absl::StrFormat("cannot read '%s' at byte %d of %d: %s", path, done, size,
+                          got < 0 ? ErrnoText(err) : std::string("the file ended early")));
+      ::munmap(p, len);
+      return nullptr;
+    }
+    done += static_cast<uint64_t>(got);
+  }
+  (void)::mprotect(p, len, PROT_READ);
+  *mapped_bytes = len;
+  return dst;
+}
+
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path,
+                                                             MapMode mode) {
   int fd;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -69,6 +103,18 @@ absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& 
         absl::StrFormat("cannot map '%s': file of %d bytes is too large", path, file->size_));
   }
 
+  if (mode == MapMode::kHugePageCopy) {
+    absl::Status read_error;
+    const uint8_t* copy = CopyToHugePages(fd, file->size_, &file->copy_bytes_, &read_error, path);
+    if (!read_error.ok()) return read_error;
+    if (copy != nullptr) {
+      file->data_ = copy;
+      file->owns_mapping_ = true;
+      return file;
+    }
+    // No anonymous memory to be had: map the file as usual.
+  }
+
   void* p = ::mmap(nullptr, static_cast<size_t>(file->size_), PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
     const int err = errno;
@@ -97,7 +143,8 @@ std::shared_ptr<MappedFile> MappedFile::FromBuffer(const void* data, uint64_t si
 
 MappedFile::~MappedFile() {
   if (owns_mapping_ && data_ != nullptr) {
-    ::munmap(const_cast<uint8_t*>(data_), static_cast<size_t>(size_));
+    ::munmap(const_cast<uint8_t*>(data_),
+             copy_bytes_ != 0 ? copy_bytes_ : static_cast<size_t>(size_));
   }
 }
 

@@ -1,4 +1,5 @@
-// A read-only memory-mapped file (the whole file, mapped once, shared by every view into it).
+// A read-only memory-mapped file (the whole file, mapped once, shared by every view into it), or
+// the file's bytes copied into private memory backed by transparent huge pages.
 #ifndef FATHOM_LIB_FORMAT_MAPPED_FILE_H_
 #define FATHOM_LIB_FORMAT_MAPPED_FILE_H_
 
@@ -10,10 +11,22 @@
 
 namespace fathom {
 
+// How a file's bytes are made available.
+enum class MapMode {
+  // mmap of the file: pages shared with the page cache and other processes, loaded on first use.
+  kMap,
+  // Read into private anonymous memory with madvise(MADV_HUGEPAGE): 2 MiB pages when the kernel
+  // has transparent huge pages, so streaming the weights misses the TLB far less (decode reads
+  // every weight once per token); costs the file's size in private memory.
+  kHugePageCopy,
+};
+
 class MappedFile {
  public:
-  // Maps `path` read-only. An empty file maps to size 0 with a null data pointer.
-  static absl::StatusOr<std::shared_ptr<MappedFile>> Open(const std::string& path);
+  // Maps (or copies, see MapMode) `path` read-only. An empty file gives size 0 and a null data
+  // pointer.
+  static absl::StatusOr<std::shared_ptr<MappedFile>> Open(const std::string& path,
+                                                          MapMode mode = MapMode::kMap);
   // Wraps a caller-owned buffer (tests, fuzzing, load-from-memory); the buffer must outlive this.
   static std::shared_ptr<MappedFile> FromBuffer(const void* data, uint64_t size);
   ~MappedFile();
@@ -23,12 +36,15 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Whether the bytes are a private huge-page copy (MapMode::kHugePageCopy took effect).
+  bool huge_page_copy() const { return copy_bytes_ != 0; }
 
  private:
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   bool owns_mapping_ = false;
+  size_t copy_bytes_ = 0;  // length of the anonymous mapping of a huge-page copy
   std::string path_;
 };
 

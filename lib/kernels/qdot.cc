@@ -188,14 +188,12 @@ inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
         Mul(LoadW(wb[b]), Load32(xb[b].qs)), Mul(LoadW(wb[b + 1]), Load32(xb[b + 1].qs)),
         Mul(LoadW(wb[b + 2]), Load32(xb[b + 2].qs)), Mul(LoadW(wb[b + 3]), Load32(xb[b + 3].qs)));
     // fp16 -> f32 with F16C gives exactly HalfToFloat's values; the products are the reference's.
-    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(wb[b].d),
-                                                  static_cast<int16_t>(wb[b + 1].d),
-                                                  static_cast<int16_t>(wb[b + 2].d),
-                                                  static_cast<int16_t>(wb[b + 3].d), 0, 0, 0, 0));
-    const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(xb[b].d),
-                                                  static_cast<int16_t>(xb[b + 1].d),
-                                                  static_cast<int16_t>(xb[b + 2].d),
-                                                  static_cast<int16_t>(xb[b + 3].d), 0, 0, 0, 0));
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(wb[b].d), static_cast<int16_t>(wb[b + 1].d),
+        static_cast<int16_t>(wb[b + 2].d), static_cast<int16_t>(wb[b + 3].d), 0, 0, 0, 0));
+    const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(xb[b].d), static_cast<int16_t>(xb[b + 1].d),
+        static_cast<int16_t>(xb[b + 2].d), static_cast<int16_t>(xb[b + 3].d), 0, 0, 0, 0));
     const __m128 d = _mm_mul_ps(dw, dx);
     acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), d, acc);
   }
@@ -236,79 +234,154 @@ FATHOM_VNNI inline __m256i MulU8ScaledVnni(__m256i u, __m256i x, __m256i scale16
   return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, x), scale32);
 }
 
-template <__m256i (*MulScaled)(__m256i, __m256i, __m256i)>
+// Q4_K's twelve scale bytes unpacked into the 8 sub-block scales (bytes 0-7) and the 8 mins
+// (bytes 8-15), all 6-bit (the same values as ScaleMinK4, with 32-bit word operations).
+inline __m128i Q4KScalesMins(const uint8_t* packed) {
+  uint32_t u[4];
+  std::memcpy(u, packed, 12);
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  u[3] = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);  // mins 4-7
+  const uint32_t mins_lo = u[1] & kLow6;                        // mins 0-3
+  u[1] = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);         // scales 4-7
+  u[2] = mins_lo;
+  u[0] &= kLow6;  // scales 0-3
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+}
+
+// pshufb masks that broadcast 16-bit element k of each 128-bit lane to the whole lane.
+inline __m256i BroadcastWord(int k) {
+  return _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * k));
+}
+
+// One Q4_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the scaled
+// quant products), and 4 lanes whose sum is msum (mins times the bsums pairs).
+inline void Q4KBlockSums(const BlockQ4_K& w, const BlockQ8_K& x, __m256i* isum, __m128i* msum) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i sm16 = _mm256_cvtepu8_epi16(Q4KScalesMins(w.scales));
+  const __m128i bs_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums));
+  const __m128i bs_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums + 8));
+  *msum = _mm_madd_epi16(_mm256_extracti128_si256(sm16, 1), _mm_hadd_epi16(bs_lo, bs_hi));
+  const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm16));
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (int j = 0; j < 4; ++j) {
+    const __m256i q = Load32(w.qs + 32 * j);
+    const __m256i lo = _mm256_and_si256(q, m4);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    const __m256i p_lo = _mm256_maddubs_epi16(lo, Load32(x.qs + 64 * j));
+    const __m256i p_hi = _mm256_maddubs_epi16(hi, Load32(x.qs + 64 * j + 32));
+    acc0 = _mm256_add_epi32(acc0,
+                            _mm256_madd_epi16(p_lo, _mm256_shuffle_epi8(sc, BroadcastWord(2 * j))));
+    acc1 = _mm256_add_epi32(
+        acc1, _mm256_madd_epi16(p_hi, _mm256_shuffle_epi8(sc, BroadcastWord(2 * j + 1))));
+  }
+  *isum = _mm256_add_epi32(acc0, acc1);
+}
+
+// Super-blocks are reduced two at a time (one horizontal sum for both isums and msums); the
+// float steps then run per super-block in order, as in the reference.
 inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
   const auto* wb = static_cast<const BlockQ4_K*>(w);
   const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const int64_t nb = n / kQK_K;
   float sum = 0;
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    uint8_t sc[8];
-    const int32_t msum = Q4KMinSum(wb[b], xb[b], sc);
-    __m256i acc = _mm256_setzero_si256();
-    for (int j = 0; j < 4; ++j) {
-      const __m256i q = Load32(wb[b].qs + 32 * j);
-      const __m256i lo = _mm256_and_si256(q, m4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      acc = _mm256_add_epi32(
-          acc, MulScaled(lo, Load32(xb[b].qs + 64 * j), _mm256_set1_epi16(sc[2 * j])));
-      acc = _mm256_add_epi32(
-          acc, MulScaled(hi, Load32(xb[b].qs + 64 * j + 32), _mm256_set1_epi16(sc[2 * j + 1])));
-    }
-    sum = Q4KFinish(sum, wb[b], xb[b], HSum(acc), msum);
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m256i i0, i1;
+    __m128i m0, m1;
+    Q4KBlockSums(wb[b], xb[b], &i0, &m0);
+    Q4KBlockSums(wb[b + 1], xb[b + 1], &i1, &m1);
+    alignas(16) int32_t s[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(s),
+                    Sum4(i0, i1, _mm256_zextsi128_si256(m0), _mm256_zextsi128_si256(m1)));
+    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[2]);
+    sum = Q4KFinish(sum, wb[b + 1], xb[b + 1], s[1], s[3]);
+  }
+  if (b < nb) {
+    __m256i i0;
+    __m128i m0;
+    Q4KBlockSums(wb[b], xb[b], &i0, &m0);
+    alignas(16) int32_t s[4];
+    _mm_store_si128(
+        reinterpret_cast<__m128i*>(s),
+        Sum4(i0, _mm256_zextsi128_si256(m0), _mm256_setzero_si256(), _mm256_setzero_si256()));
+    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[1]);
   }
   return sum;
 }
 
-float DotQ4_KAvx2(const void* w, const void* x, int64_t n) {
-  return DotQ4_KSimd<MulU8ScaledAvx2>(w, x, n);
-}
+float DotQ4_KAvx2(const void* w, const void* x, int64_t n) { return DotQ4_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ4_KSimd<MulU8ScaledVnni>(w, x, n);
+  return DotQ4_KSimd(w, x, n);
 }
 
-template <__m256i (*MulScaled)(__m256i, __m256i, __m256i)>
+// One Q6_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the scaled
+// products of the unsigned 6-bit codes, minus 32 x the scaled bsums for the codes' offset).
+inline __m256i Q6KBlockSums(const BlockQ6_K& w, const BlockQ8_K& x) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  // The 16 sub-block scales as int16; the offset term uses all of them with the bsums.
+  const __m256i sc16 =
+      _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
+  const __m256i bias =
+      _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsums)));
+  __m256i acc0 = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), bias), 5);
+  __m256i acc1 = _mm256_setzero_si256();
+  for (int half = 0; half < 2; ++half) {
+    const __m256i ql0 = Load32(w.ql + 64 * half);
+    const __m256i ql1 = Load32(w.ql + 64 * half + 32);
+    const __m256i qh = Load32(w.qh + 32 * half);
+    const int8_t* y = x.qs + 128 * half;
+    // Scales 8 * half .. 8 * half + 7 in both 128-bit lanes; product k takes scale 2k in the low
+    // lane (elements 0-15 of its 32) and 2k + 1 in the high lane.
+    const __m256i sc =
+        half == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xEE);
+    auto scales = [&](int k) {
+      return _mm256_shuffle_epi8(
+          sc, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * k + 1))),
+                               _mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * k)))));
+    };
+    const __m256i u1 =
+        _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+    const __m256i u2 =
+        _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+    const __m256i u3 =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2));
+    const __m256i u4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                       _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+    acc0 =
+        _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, Load32(y)), scales(0)));
+    acc1 = _mm256_add_epi32(acc1,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u2, Load32(y + 32)), scales(1)));
+    acc0 = _mm256_add_epi32(acc0,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u3, Load32(y + 64)), scales(2)));
+    acc1 = _mm256_add_epi32(acc1,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u4, Load32(y + 96)), scales(3)));
+  }
+  return _mm256_add_epi32(acc0, acc1);
+}
+
+// Super-blocks are reduced four at a time; the float steps then run per super-block in order.
 inline float DotQ6_KSimd(const void* w, const void* xq, int64_t n) {
   const auto* wb = static_cast<const BlockQ6_K*>(w);
   const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  const int64_t nb = n / kQK_K;
   float sum = 0;
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    const BlockQ6_K& x6 = wb[b];
-    __m256i acc = _mm256_setzero_si256();
-    for (int half = 0; half < 2; ++half) {
-      const __m256i ql0 = Load32(x6.ql + 64 * half);
-      const __m256i ql1 = Load32(x6.ql + 64 * half + 32);
-      const __m256i qh = Load32(x6.qh + 32 * half);
-      const int8_t* sc = x6.scales + 8 * half;
-      const int8_t* y = xb[b].qs + 128 * half;
-      const __m256i u1 = _mm256_or_si256(_mm256_and_si256(ql0, m4),
-                                         _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-      const __m256i u2 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                                         _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-      const __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                         _mm256_and_si256(qh, m2));
-      const __m256i u4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
-      auto scales = [&](int k) {
-        return _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
-      };
-      acc = _mm256_add_epi32(acc, MulScaled(u1, Load32(y), scales(0)));
-      acc = _mm256_add_epi32(acc, MulScaled(u2, Load32(y + 32), scales(2)));
-      acc = _mm256_add_epi32(acc, MulScaled(u3, Load32(y + 64), scales(4)));
-      acc = _mm256_add_epi32(acc, MulScaled(u4, Load32(y + 96), scales(6)));
+  for (int64_t b = 0; b < nb; b += 4) {
+    const int64_t count = nb - b < 4 ? nb - b : 4;
+    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+    for (int64_t k = 0; k < count; ++k) v[k] = Q6KBlockSums(wb[b + k], xb[b + k]);
+    alignas(16) int32_t isum[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
+    for (int64_t k = 0; k < count; ++k) {
+      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
     }
-    const int32_t isum = HSum(acc) - Q6KBiasSum(x6, xb[b]);
-    sum = sum + (xb[b].d * _cvtsh_ss(x6.d)) * static_cast<float>(isum);
   }
   return sum;
 }
 
-float DotQ6_KAvx2(const void* w, const void* x, int64_t n) {
-  return DotQ6_KSimd<MulU8ScaledAvx2>(w, x, n);
-}
+float DotQ6_KAvx2(const void* w, const void* x, int64_t n) { return DotQ6_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ6_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ6_KSimd<MulU8ScaledVnni>(w, x, n);
+  return DotQ6_KSimd(w, x, n);
 }
 
 bool CpuHasVnni() {
