@@ -106,7 +106,10 @@ absl::StatusOr<ActiveWeightsInput> ActiveWeightsInputOf(const Model& model) {
     const GgufFile& g = *impl.gguf;
     in.naming = TensorNaming::kGguf;
     for (const GgufTensorInfo& t : g.tensor_infos()) in.tensors.push_back({t.name, t.n_bytes});
-    const std::string arch = model.info().architecture + ".";
+    // The key prefix is the file's architecture ("deepseek2"), not ModelInfo's family name.
+    absl::StatusOr<std::string> file_arch = g.GetString("general.architecture");
+    if (!file_arch.ok()) return file_arch.status();
+    const std::string arch = *file_arch + ".";
     if (auto v = g.GetInt(arch + "expert_count"); v.ok()) in.n_expert = *v;
     if (auto v = g.GetInt(arch + "expert_used_count"); v.ok()) in.n_expert_used = *v;
     // ModelInfo::n_layer counts the main model's layers; be explicit for files that also
