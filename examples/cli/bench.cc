@@ -54,13 +54,12 @@ std::vector<int32_t> PromptTokens(const Model& model, size_t n) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     const int32_t id = static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(vocab));
     bool ok = id != tok.bos() && id != tok.eos() && !tok.IsEndOfGeneration(id);
-    // After many rejections (a vocabulary of mostly special tokens) any id other than BOS/EOS
-    // will do.
-    if (ok && tok.has_text() && attempts < 64 * n) {
+    if (ok && tok.has_text()) {
       Result<std::string> piece = tok.TokenToPiece(id);
       ok = piece.ok() && !piece->empty();
     }
-    if (ok || (attempts > 128 * n && id != tok.bos())) ids.push_back(id);
+    // A vocabulary of (almost) only special tokens: after many rejections any id will do.
+    if (ok || attempts > 128 * n) ids.push_back(id);
   }
   return ids;
 }
@@ -107,7 +106,11 @@ std::string Gib(uint64_t bytes) {
 
 std::string Human(uint64_t bytes) {
   if (bytes >= (uint64_t{1} << 30)) return Gib(bytes);
-  return absl::StrFormat("%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  if (bytes >= (uint64_t{1} << 20)) {
+    return absl::StrFormat("%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  }
+  if (bytes >= 1024) return absl::StrFormat("%.2f KiB", static_cast<double>(bytes) / 1024.0);
+  return absl::StrFormat("%d bytes", bytes);
 }
 
 Json OrNull(bool present, double value) { return present ? Json(value) : Json(nullptr); }
@@ -358,7 +361,7 @@ int BenchCommand(int argc, char** argv) {
   std::printf("model: %s (%s, %s, %.4g M parameters)\n", model_path.c_str(),
               info.architecture.c_str(), Human(file_bytes).c_str(),
               static_cast<double>(info.n_params) / 1e6);
-  std::printf("%s (commit %s), %d threads, batch %d, %d repetitions after 1 warm-up\n",
+  std::printf("%s (commit %s), %d threads, batch %d, %d repetition(s) after 1 warm-up\n",
               VersionString(), kFathomCommit, threads, batch, reps);
   const bool any_llama = llama_status == "ok";
   std::printf("\n| test | fathom t/s (median) | min - max | stddev |%s\n",
