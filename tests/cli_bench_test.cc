@@ -367,6 +367,30 @@ TEST_F(CliBenchTest, FakeLlamaBenchGivesRatios) {
             "-m " + model_ + " -t 1 -p 16 -n 8 -r 1 -o json -b 8 -ub 8\n");
 }
 
+// -d: the tests run after that many cached tokens; llama-bench gets -d too.
+TEST_F(CliBenchTest, DepthRunsTheTestsAfterACachedContext) {
+  const std::string args_file = TempFile("llama-bench-args.txt");
+  const std::string json_file = TempFile("llama-bench.json");
+  std::ofstream(json_file) << kCannedLlamaBench;
+  setenv("LLAMA_BENCH",
+         Script("echo \"$@\" > '" + args_file + "'\ncat '" + json_file + "'\n").c_str(), 1);
+  const CliResult r = RunCli({"bench", "--json", "-m", model_, "-p", "16", "-n", "8", "-r", "2",
+                              "-t", "1", "-d", "100", "--no-bandwidth"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::ReadFile(args_file),
+            "-m " + model_ + " -t 1 -p 16 -n 8 -r 2 -o json -d 100\n");
+  const Json j = ParseJsonOut(r);
+  EXPECT_EQ(j["depth"], 100);
+  EXPECT_EQ(j["tests"][0]["test"], "pp16 @ d100");
+  EXPECT_EQ(j["tests"][1]["n_depth"], 100);
+  EXPECT_TRUE(PositiveNumber(j, "pp_tokens_per_s"));
+  EXPECT_TRUE(PositiveNumber(j, "tg_tokens_per_s"));
+  // A negative depth is a usage error.
+  const CliResult bad = RunCli({"bench", "-m", model_, "-d", "-1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("-d must be >= 0"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliBenchTest, BrokenLlamaBenchIsReportedNotFatal) {
   struct Case {
     std::string binary;

@@ -72,18 +72,20 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// One timed run of a test; returns tokens/s, or the error.
-Result<double> RunOnce(Session& session, const std::vector<int32_t>& prompt, const TestResult& t) {
-  session.Reset();
+// One timed run of a test; returns tokens/s, or the error. The session's first `depth` tokens
+// (prompt[0, depth), evaluated once before the first run) stay cached; the test runs after them.
+Result<double> RunOnce(Session& session, const std::vector<int32_t>& prompt, int32_t depth,
+                       const TestResult& t) {
+  if (Status s = session.Truncate(depth); !s.ok()) return s;
   if (t.n_prompt > 0) {
-    const std::vector<int32_t> tokens(prompt.begin(), prompt.begin() + t.n_prompt);
+    const std::vector<int32_t> tokens(prompt.begin() + depth, prompt.begin() + depth + t.n_prompt);
     const Clock::time_point t0 = Clock::now();
     if (Status s = session.Evaluate(tokens); !s.ok()) return s;
     return static_cast<double>(t.n_prompt) / Seconds(t0, Clock::now());
   }
   // Generation: one token first (untimed), then n_gen single-token steps, each computing the
   // full logits and feeding back their argmax, as a greedy decode does.
-  std::vector<int32_t> one = {prompt[0]};
+  std::vector<int32_t> one = {prompt[depth]};
   if (Status s = session.Evaluate(one); !s.ok()) return s;
   const Clock::time_point t0 = Clock::now();
   for (int32_t i = 0; i < t.n_gen; ++i) {
@@ -120,7 +122,7 @@ Json OrNull(bool present, double value) { return present ? Json(value) : Json(nu
 int BenchCommand(int argc, char** argv) {
   std::string model_path;
   std::vector<int32_t> n_prompt = {512}, n_gen = {128};
-  int32_t threads = 0, batch = 512, reps = 5;
+  int32_t threads = 0, batch = 512, reps = 5, depth = 0;
   uint64_t bw_mib = 0;
   bool json = false, no_bandwidth = false, huge_pages = false;
 
@@ -138,6 +140,10 @@ int BenchCommand(int argc, char** argv) {
   parser.AddInt32("-b,--batch-size", "N", "prompt tokens per forward pass (default 512)", &batch);
   parser.AddInt32("-r,--repetitions", "N", "timed runs of each test after one warm-up (default 5)",
                   &reps);
+  parser.AddInt32("-d,--depth", "N",
+                  "tokens already in the context before each test (evaluated once, not timed; "
+                  "default 0)",
+                  &depth);
   parser.AddFlag("--json", "print one JSON object instead of the table", &json);
   parser.AddFlag("--no-bandwidth", "skip the memory bandwidth probe", &no_bandwidth);
   parser.AddUint64("--bandwidth-mib", "N",
@@ -149,13 +155,15 @@ int BenchCommand(int argc, char** argv) {
   if (threads < 0) return UsageError(parser, "-t must be >= 0");
   if (batch <= 0) return UsageError(parser, "-b must be > 0");
   if (reps < 1) return UsageError(parser, "-r must be >= 1");
+  if (depth < 0) return UsageError(parser, "-d must be >= 0");
   if (parser.Given("--bandwidth-mib") && (bw_mib < 1 || bw_mib > (uint64_t{1} << 20))) {
     return UsageError(parser, "--bandwidth-mib must be 1..1048576");
   }
   std::vector<TestResult> tests;
-  auto add_test = [&tests](const char* kind, int32_t p, int32_t n) {
+  auto add_test = [&tests, depth](const char* kind, int32_t p, int32_t n) {
     TestResult t;
     t.name = std::string(kind) + std::to_string(p + n);
+    if (depth > 0) t.name += " @ d" + std::to_string(depth);
     t.n_prompt = p;
     t.n_gen = n;
     tests.push_back(std::move(t));
@@ -210,16 +218,24 @@ int BenchCommand(int argc, char** argv) {
   SessionOptions options;
   options.n_threads = threads;
   options.n_batch = batch;
-  options.n_ctx = std::max(max_p, max_n + 1);
+  options.n_ctx = depth + std::max(max_p, max_n + 1);
   std::unique_ptr<Session> session = CreateSession("bench", model, options);
   if (!session) return kExitFailure;
   const std::vector<int32_t> prompt =
-      PromptTokens(*model, static_cast<size_t>(std::max<int32_t>(max_p, 1)));
+      PromptTokens(*model, static_cast<size_t>(depth) + std::max<int32_t>(max_p, 1));
+  if (depth > 0) {
+    if (!json) std::fprintf(stderr, "fathom bench: filling the context with %d tokens...\n", depth);
+    const std::vector<int32_t> context(prompt.begin(), prompt.begin() + depth);
+    if (Status s = session->Evaluate(context); !s.ok()) {
+      PrintError("bench", "cannot evaluate the -d context: " + s.ToString());
+      return kExitFailure;
+    }
+  }
 
   for (TestResult& t : tests) {
     if (!json) std::fprintf(stderr, "fathom bench: %s...\n", t.name.c_str());
     for (int rep = -1; rep < reps; ++rep) {  // rep -1: the warm-up
-      Result<double> r = RunOnce(*session, prompt, t);
+      Result<double> r = RunOnce(*session, prompt, depth, t);
       if (!r.ok()) {
         PrintError("bench", t.name + " failed: " + r.status().ToString());
         return kExitFailure;
@@ -242,6 +258,7 @@ int BenchCommand(int argc, char** argv) {
     req.n_gen = n_gen;
     req.repetitions = reps;
     if (parser.Given("-b")) req.batch = batch;
+    req.depth = depth;
     absl::StatusOr<std::vector<LlamaBenchTest>> lr =
         absl::FailedPreconditionError("llama-bench needs a GGUF file, not a folder");
     if (FileBytes(model_path) > 0) {
@@ -288,6 +305,7 @@ int BenchCommand(int argc, char** argv) {
     j["threads"] = threads;
     j["batch"] = batch;
     j["repetitions"] = reps;
+    j["depth"] = depth;
     j["pp_tokens_per_s"] = OrNull(pp != nullptr, pp ? pp->summary.median : 0);
     j["tg_tokens_per_s"] = OrNull(tg != nullptr, tg ? tg->summary.median : 0);
     Json jt = Json::array();
@@ -296,6 +314,7 @@ int BenchCommand(int argc, char** argv) {
       o["test"] = t.name;
       o["n_prompt"] = t.n_prompt;
       o["n_gen"] = t.n_gen;
+      o["n_depth"] = depth;
       o["tokens_per_s"] = t.summary.median;
       o["min_tokens_per_s"] = t.summary.min;
       o["max_tokens_per_s"] = t.summary.max;
@@ -361,8 +380,9 @@ int BenchCommand(int argc, char** argv) {
   std::printf("model: %s (%s, %s, %.4g M parameters)\n", model_path.c_str(),
               info.architecture.c_str(), Human(file_bytes).c_str(),
               static_cast<double>(info.n_params) / 1e6);
-  std::printf("%s (commit %s), %d threads, batch %d, %d repetition(s) after 1 warm-up\n",
-              VersionString(), kFathomCommit, threads, batch, reps);
+  std::printf("%s (commit %s), %d threads, batch %d, %d repetition(s) after 1 warm-up%s\n",
+              VersionString(), kFathomCommit, threads, batch, reps,
+              depth > 0 ? (", " + std::to_string(depth) + " tokens of context").c_str() : "");
   const bool any_llama = llama_status == "ok";
   std::printf("\n| test | fathom t/s (median) | min - max | stddev |%s\n",
               any_llama ? " llama.cpp t/s (median) | min - max | fathom / llama.cpp |" : "");

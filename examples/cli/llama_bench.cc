@@ -124,6 +124,10 @@ std::vector<std::string> LlamaBenchArgv(const LlamaBenchRequest& request) {
                                    std::to_string(request.repetitions),
                                    "-o",
                                    "json"};
+  if (request.depth > 0) {
+    argv.push_back("-d");
+    argv.push_back(std::to_string(request.depth));
+  }
   if (request.batch > 0) {
     for (const char* flag : {"-b", "-ub"}) {
       argv.push_back(flag);

@@ -35,6 +35,7 @@ struct LlamaBenchRequest {
   std::vector<int32_t> n_gen;     // -n values
   int repetitions = 1;
   int batch = 0;  // > 0: passed as -b and -ub (tokens per forward pass)
+  int depth = 0;  // > 0: passed as -d (llama-bench from about April 2025 on has it)
 };
 
 // The command line RunLlamaBench runs.
