@@ -22,10 +22,10 @@ std::string JoinInts(const std::vector<int32_t>& v) {
   return s;
 }
 
-// The last `max_lines` lines of `text`.
-std::string Tail(const std::string& text, int max_lines) {
+// The last `max_lines` lines of `text`, without the final line break.
+std::string Tail(std::string text, int max_lines) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;
   for (int i = 0; i < max_lines && pos != std::string::npos && pos > 0; ++i) {
     pos = text.rfind('\n', pos - 1);
   }
