@@ -311,9 +311,17 @@ TEST_F(CliBenchTest, MoeActiveWeightsMatchTheFile) {
 }
 
 TEST_F(CliBenchTest, BadArgumentsAreUsageErrors) {
-  const std::vector<std::vector<std::string>> cases = {
-      {"-r", "0"},      {"-p", "abc"}, {"-p", "0", "-n", "0"},   {"-t", "-1"},  {"-b", "0"},
-      {"--frobnicate"}, {"stray"},     {"--bandwidth-mib", "0"}, {"-n", "4,-2"}};
+  const std::vector<std::vector<std::string>> cases = {{"-r", "0"},
+                                                       {"-p", "abc"},
+                                                       {"-p", "0", "-n", "0"},
+                                                       {"-t", "-1"},
+                                                       {"-b", "0"},
+                                                       {"--frobnicate"},
+                                                       {"stray"},
+                                                       {"--bandwidth-mib", "0"},
+                                                       {"-n", "4,-2"},
+                                                       {"-d", "2000000000"},
+                                                       {"-n", "16777216"}};
   for (const std::vector<std::string>& extra : cases) {
     std::vector<std::string> args = {"bench", "-m", model_};
     args.insert(args.end(), extra.begin(), extra.end());

@@ -30,6 +30,7 @@ using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kBandwidthPasses = 5;
+constexpr int64_t kMaxContext = int64_t{1} << 24;  // tokens: the session's context size
 
 struct TestResult {
   std::string name;  // "pp512", "tg128"
@@ -175,6 +176,16 @@ int BenchCommand(int argc, char** argv) {
     if (n > 0) add_test("tg", 0, n);
   }
   if (tests.empty()) return UsageError(parser, "nothing to measure: -p and -n are all 0");
+  int32_t max_p = 0, max_n = 0;
+  for (const TestResult& t : tests) {
+    max_p = std::max(max_p, t.n_prompt);
+    max_n = std::max(max_n, t.n_gen);
+  }
+  const int64_t n_ctx = int64_t{depth} + std::max<int64_t>(max_p, int64_t{max_n} + 1);
+  if (n_ctx > kMaxContext) {
+    return UsageError(parser, "-d plus the largest -p or -n + 1 is " + std::to_string(n_ctx) +
+                                  " tokens; at most " + std::to_string(kMaxContext));
+  }
   if (threads == 0)
     threads = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -210,15 +221,10 @@ int BenchCommand(int argc, char** argv) {
   uint64_t file_bytes = FileBytes(model_path);
   if (file_bytes == 0 && active.ok()) file_bytes = active->total_bytes;  // a folder
 
-  int32_t max_p = 0, max_n = 0;
-  for (const TestResult& t : tests) {
-    max_p = std::max(max_p, t.n_prompt);
-    max_n = std::max(max_n, t.n_gen);
-  }
   SessionOptions options;
   options.n_threads = threads;
   options.n_batch = batch;
-  options.n_ctx = depth + std::max(max_p, max_n + 1);
+  options.n_ctx = static_cast<int32_t>(n_ctx);
   std::unique_ptr<Session> session = CreateSession("bench", model, options);
   if (!session) return kExitFailure;
   const std::vector<int32_t> prompt =
