@@ -19,6 +19,7 @@ int ChatTemplateCommand(int argc, char** argv);  // fathom chat-template: render
 int ConvertCommand(int argc, char** argv);       // fathom convert: HF folder -> GGUF
 int MakeModelCommand(int argc, char** argv);     // fathom make-model: random-weight GGUF
 int QuantizeCommand(int argc, char** argv);      // fathom quantize: GGUF -> quantized GGUF
+int BenchCommand(int argc, char** argv);         // fathom bench: pp/tg tokens/s, vs llama.cpp
 
 // A tokenizer opened from --tokenizer PATH (owned) or from a model's -m PATH (kept alive).
 struct OpenedTokenizer {

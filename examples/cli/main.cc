@@ -1,5 +1,5 @@
 // The fathom command-line program: dispatches to a subcommand (run, chat, eval, tokenize, decode,
-// chat-template, info, convert, make-model, quantize).
+// chat-template, info, convert, make-model, quantize, bench).
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -25,10 +25,11 @@ constexpr Command kCommands[] = {
     {"decode", "print the text of token ids", DecodeCommand},
     {"chat-template", "render a conversation with the chat template", ChatTemplateCommand},
     {"info", "print a model's metadata", InfoCommand},
-    {"convert", "convert a Hugging Face DeepSeek folder to GGUF (MTP layer kept)",
-     ConvertCommand},
+    {"convert", "convert a Hugging Face DeepSeek folder to GGUF (MTP layer kept)", ConvertCommand},
     {"make-model", "write a random-weight GGUF with a real model's shapes", MakeModelCommand},
     {"quantize", "convert a GGUF to a quantized type as llama-quantize does", QuantizeCommand},
+    {"bench", "measure prompt and generation tokens/s (side by side with llama-bench)",
+     BenchCommand},
 };
 
 void PrintUsage(std::FILE* out) {
