@@ -29,7 +29,7 @@ ctest --test-dir build-asan --output-on-failure -j"$jobs" \
 
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFATHOM_SANITIZE=thread \
   -DFATHOM_BUILD_BENCH=OFF -DFATHOM_BUILD_EXAMPLES=OFF >/dev/null
-tsan_tests=(session_concurrency_test session_test)
+tsan_tests=(session_concurrency_test session_test runtime_thread_pool_test)
 cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
 export TSAN_OPTIONS=halt_on_error=1
 for t in "${tsan_tests[@]}"; do
