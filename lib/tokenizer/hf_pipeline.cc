@@ -322,7 +322,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::Build(const Json& j,
   return p;
 }
 
-absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::string_view pre) {
+absl::StatusOr<std::vector<std::string>> PreTokenizer::GgufPreRegexes(std::string_view pre) {
   std::vector<std::string> regexes;
   if (pre == "deepseek-v3") {
     regexes = {
@@ -332,23 +332,25 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::stri
   } else if (pre == "deepseek-llm") {
     // Three Greek Extended range ends are escaped: written as characters they are often
     // NFC-normalised into lookalikes below the range start (U+1F7D, U+1FD3, U+1FDB).
-    regexes = {"[\r\n]",
-               "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-"
-               "Ᏽᏸ-"
-               "ᏽᲐ-"
-               "ᲺᲽ-"
-               "Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-"
-               "Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\\x{1F7D}ᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-\\x{1FD3}ῖ-\\x{1FDB}ῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-"
-               "ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-"
-               "ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-"
-               "𐓻𐲀-"
-               "𐲲𐳀-"
-               "𐳲𑢠-"
-               "𑣟𞤀-𞥃]+",
-               "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
-               "\\s+$",
-               "[一-龥ࠀ-一가-퟿]+",
-               "\\p{N}+"};
+    regexes = {
+        "[\r\n]",
+        "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-"
+        "ჅᎠ-"
+        "Ᏽᏸ-"
+        "ᏽᲐ-"
+        "ᲺᲽ-"
+        "Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-"
+        "Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\\x{1F7D}ᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-\\x{1FD3}ῖ-\\x{1FDB}ῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-"
+        "ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-"
+        "ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-"
+        "𐓻𐲀-"
+        "𐲲𐳀-"
+        "𐳲𑢠-"
+        "𑣟𞤀-𞥃]+",
+        "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
+        "\\s+$",
+        "[一-龥ࠀ-一가-퟿]+",
+        "\\p{N}+"};
   } else if (pre == "deepseek-coder") {
     regexes = {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
   } else if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" ||
@@ -366,8 +368,14 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::stri
     return absl::UnimplementedError(absl::StrCat(
         "tokenizer.ggml.pre '", absl::CHexEscape(ToAbslView(pre)), "' is not supported"));
   }
+  return regexes;
+}
+
+absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::string_view pre) {
+  absl::StatusOr<std::vector<std::string>> regexes = GgufPreRegexes(pre);
+  if (!regexes.ok()) return regexes.status();
   std::unique_ptr<PreTokenizer> seq(new PreTokenizer());
-  for (const std::string& r : regexes) {
+  for (const std::string& r : *regexes) {
     std::unique_ptr<PreTokenizer> split(new PreTokenizer());
     split->kind_ = Kind::kSplit;
     absl::StatusOr<std::unique_ptr<SplitRegex>> re = SplitRegex::Compile(r);
