@@ -23,6 +23,7 @@
 #include "models/deepseek/deepseek_state.h"
 #include "nlohmann/json.hpp"
 #include "support/fixtures.h"
+#include "support/hf_folder_writer.h"
 
 namespace fathom {
 namespace {
@@ -422,6 +423,67 @@ TEST(DeepSeekExportOptionsTest, WithoutMtpAndSyntheticVocab) {
   EXPECT_EQ(tok.eos(), 1);
 }
 
+// A folder with a tokenizer.json: its vocabulary goes into the GGUF as llama.cpp's converter
+// writes it. The tokenizer.json here holds the vocabulary of llama.cpp's own conversion of
+// v3-tiny (model.gguf), so the tokenizer metadata must equal that file's; the MTP layer stays.
+TEST(DeepSeekExportTokenizerTest, TokenizerJsonGivesLlamaCppMetadata) {
+  FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/model.gguf");
+  auto reference = GgufFile::Open(FixturePath("deepseek/v3-tiny/model.gguf"));
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  const GgufFile& ref = **reference;
+  const std::string dir = TempPath("v3_with_tokenizer");
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors"}) {
+    std::filesystem::copy_file(FixturePath(std::string("deepseek/v3-tiny/") + f), dir + "/" + f,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  ASSERT_TRUE(
+      testing::WriteByteLevelTokenizer(dir, ref.GetStringArray("tokenizer.ggml.tokens").value(),
+                                       ref.GetIntArray("tokenizer.ggml.token_type").value(),
+                                       ref.GetStringArray("tokenizer.ggml.merges").value(),
+                                       ref.GetInt("tokenizer.ggml.bos_token_id").value(),
+                                       ref.GetInt("tokenizer.ggml.eos_token_id").value(),
+                                       ref.GetBool("tokenizer.ggml.add_bos_token").value()));
+  auto ckpt = HfCheckpoint::Open(dir);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  const std::string path = TempPath("with_tokenizer.gguf");
+  ASSERT_TRUE(ExportDeepSeekToGguf(**ckpt, path, {}).ok());
+  std::filesystem::remove_all(dir);
+  auto got = GgufFile::Open(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> ours;
+  for (const GgufKeyValue& kv : (*got)->metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) ours.push_back(kv.key);
+  }
+  std::vector<std::string> theirs;
+  for (const GgufKeyValue& kv : ref.metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) theirs.push_back(kv.key);
+  }
+  std::sort(ours.begin(), ours.end());
+  std::sort(theirs.begin(), theirs.end());
+  EXPECT_EQ(ours, theirs);
+  EXPECT_EQ((*got)->Find("fathom.synthetic_vocab"), nullptr);
+  EXPECT_EQ((*got)->GetStringArray("tokenizer.ggml.tokens").value(),
+            ref.GetStringArray("tokenizer.ggml.tokens").value());
+  EXPECT_EQ((*got)->GetIntArray("tokenizer.ggml.token_type").value(),
+            ref.GetIntArray("tokenizer.ggml.token_type").value());
+  EXPECT_EQ((*got)->GetStringArray("tokenizer.ggml.merges").value(),
+            ref.GetStringArray("tokenizer.ggml.merges").value());
+  for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
+    EXPECT_EQ((*got)->GetInt(key).value(), ref.GetInt(key).value()) << key;
+  }
+  EXPECT_EQ((*got)->GetBool("tokenizer.ggml.add_bos_token").value(), true);
+  // The fixture (written with a synthetic vocabulary) says "default"; the tokenizer.json's
+  // ByteLevel regex is GPT-2's, which both names select.
+  EXPECT_EQ((*got)->GetString("tokenizer.ggml.pre").value(), "gpt-2");
+  EXPECT_EQ((*got)->GetInt("deepseek2.nextn_predict_layers").value_or(0), 1);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::filesystem::remove(path);
+  EXPECT_EQ((*model)->tokenizer().vocab_size(), 1024);
+  EXPECT_EQ((*model)->tokenizer().bos(), 0);
+}
+
 TEST(DeepSeekExportOptionsTest, Refusals) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/config.json");
   auto ckpt = HfCheckpoint::Open(FixturePath("deepseek/v3-tiny"));
@@ -434,7 +496,7 @@ TEST(DeepSeekExportOptionsTest, Refusals) {
   }
   EXPECT_FALSE(std::filesystem::exists(path));
 
-  // A folder with tokenizer files: the real tokenizer cannot be converted yet.
+  // A folder whose tokenizer.json is not a byte-level BPE.
   std::string dir = TempPath("with_tokenizer");
   std::filesystem::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors"}) {
