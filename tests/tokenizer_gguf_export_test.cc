@@ -5,6 +5,7 @@
 // llama.cpp's converter; unsupported tokenizers are refused with a clear error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -37,7 +38,8 @@ std::unique_ptr<GgufFile> ExportVocab(const std::string& dir, int64_t vocab_size
                                       GgufVocabSummary* summary = nullptr) {
   GgufWriter g;
   g.SetString("general.architecture", "llama");
-  absl::StatusOr<GgufVocabSummary> s = WriteHfTokenizerToGguf(dir, vocab_size, g);
+  absl::StatusOr<GgufVocabSummary> s =
+      WriteHfTokenizerToGguf(dir, vocab_size, /*prefer_sentencepiece=*/true, g);
   EXPECT_TRUE(s.ok()) << s.status();
   if (!s.ok()) return nullptr;
   if (summary != nullptr) *summary = *s;
@@ -243,17 +245,100 @@ TEST(VocabExportTypesTest, TypesAndPadding) {
   // A vocab_size below the tokenizer's largest id is an error.
   GgufWriter g;
   absl::StatusOr<GgufVocabSummary> small =
-      WriteHfTokenizerToGguf(FixturePath("tokenizers/qwen3"), 1000, g);
+      WriteHfTokenizerToGguf(FixturePath("tokenizers/qwen3"), 1000, true, g);
   EXPECT_EQ(small.status().code(), absl::StatusCode::kInvalidArgument) << small.status();
+}
+
+// A SentencePiece folder (Llama-2's tokenizer.model with Llama-2-7b-hf's tokenizer_config.json
+// and config.json values) gives exactly llama.cpp's ggml-vocab-llama-spm.gguf vocabulary
+// (converted by llama.cpp from meta-llama/Llama-2-7b-hf), which then encodes llama.cpp's vectors.
+TEST(VocabExportSpmTest, Llama2MatchesLlamaCppVocab) {
+  FATHOM_REQUIRE_FIXTURE("tokenizers/llama2/tokenizer.model");
+  FATHOM_REQUIRE_FIXTURE("vocab/ggml-vocab-llama-spm.gguf");
+  const std::string dir = TempPath("llama2_spm");
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(FixturePath("tokenizers/llama2/tokenizer.model"),
+                             dir + "/tokenizer.model",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(dir + "/tokenizer_config.json")
+      << R"({"add_bos_token": true, "add_eos_token": false, "bos_token": "<s>",
+             "eos_token": "</s>", "unk_token": "<unk>", "pad_token": null,
+             "tokenizer_class": "LlamaTokenizer"})";
+  std::ofstream(dir + "/config.json")
+      << R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 32000,
+             "bos_token_id": 1, "eos_token_id": 2})";
+  GgufVocabSummary summary;
+  std::unique_ptr<GgufFile> got = ExportVocab(dir, 32000, &summary);
+  std::filesystem::remove_all(dir);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(summary.model, "llama");
+  absl::StatusOr<std::unique_ptr<GgufFile>> ref =
+      GgufFile::Open(FixturePath("vocab/ggml-vocab-llama-spm.gguf"));
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  std::vector<std::string> ours, theirs;
+  for (const GgufKeyValue& kv : got->metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) ours.push_back(kv.key);
+  }
+  for (const GgufKeyValue& kv : (*ref)->metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) theirs.push_back(kv.key);
+  }
+  std::sort(ours.begin(), ours.end());
+  std::sort(theirs.begin(), theirs.end());
+  EXPECT_EQ(ours, theirs);
+  EXPECT_EQ(got->GetString("tokenizer.ggml.model").value(), "llama");
+  EXPECT_EQ(got->GetString("tokenizer.ggml.pre").value(), "default");
+  EXPECT_EQ(got->GetStringArray("tokenizer.ggml.tokens").value(),
+            (*ref)->GetStringArray("tokenizer.ggml.tokens").value());
+  EXPECT_EQ(got->GetFloatArray("tokenizer.ggml.scores").value(),
+            (*ref)->GetFloatArray("tokenizer.ggml.scores").value());
+  EXPECT_EQ(got->GetIntArray("tokenizer.ggml.token_type").value(),
+            (*ref)->GetIntArray("tokenizer.ggml.token_type").value());
+  for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                          "tokenizer.ggml.unknown_token_id"}) {
+    EXPECT_EQ(got->GetInt(key).value_or(-1), (*ref)->GetInt(key).value_or(-2)) << key;
+  }
+  for (const char* key : {"tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token"}) {
+    EXPECT_EQ(got->GetBool(key).value(), (*ref)->GetBool(key).value()) << key;
+  }
+  absl::StatusOr<std::unique_ptr<TokenizerImpl>> tok = LoadTokenizerFromGguf(*got);
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  const std::string inp = ReadFile(FixturePath("vocab/ggml-vocab-llama-spm.gguf.inp"));
+  const std::string out = ReadFile(FixturePath("vocab/ggml-vocab-llama-spm.gguf.out"));
+  std::vector<std::string> texts = absl::StrSplit(inp, "\n__ggml_vocab_test__\n");
+  if (!texts.empty() && texts.back().empty()) texts.pop_back();
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  ASSERT_EQ(texts.size(), 46u);
+  ASSERT_GE(lines.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<int32_t> want;
+    for (absl::string_view t : absl::StrSplit(lines[i], ' ', absl::SkipEmpty())) {
+      want.push_back(std::stoi(std::string(t)));
+    }
+    absl::StatusOr<std::vector<int32_t>> ids = (*tok)->Encode(texts[i], false, false);
+    ASSERT_TRUE(ids.ok()) << ids.status();
+    EXPECT_EQ(*ids, want) << nlohmann::json(texts[i]).dump();
+  }
+  // sentencepiece's own ids for the public cases (no BOS; then with BOS).
+  int n = 0;
+  for (const nlohmann::json& c : ReadCases("tokenizers/llama2/cases.jsonl")) {
+    const std::string text = c["text"].get<std::string>();
+    absl::StatusOr<std::vector<int32_t>> ids = (*tok)->Encode(text, false, false);
+    absl::StatusOr<std::vector<int32_t>> with = (*tok)->Encode(text, true, false);
+    ASSERT_TRUE(ids.ok() && with.ok());
+    EXPECT_EQ(*ids, c["ids"].get<std::vector<int32_t>>()) << c["id"];
+    EXPECT_EQ(*with, c["ids_with_special"].get<std::vector<int32_t>>()) << c["id"];
+    ++n;
+  }
+  EXPECT_EQ(n, 363);
 }
 
 TEST(VocabExportRefusalTest, UnsupportedTokenizers) {
   FATHOM_REQUIRE_FIXTURE("tokenizers/mistral-7b-v0.1/tokenizer.json");
   GgufWriter g;
-  // SentencePiece-style tokenizer.json, and a folder with only tokenizer.model.
-  for (const char* dir : {"mistral-7b-v0.1", "llama2"}) {
+  // SentencePiece-style tokenizer.json without tokenizer.model, and a unigram tokenizer.model.
+  for (const char* dir : {"mistral-7b-v0.1", "albert-unigram-spm"}) {
     absl::StatusOr<GgufVocabSummary> s =
-        WriteHfTokenizerToGguf(FixturePath(std::string("tokenizers/") + dir), 0, g);
+        WriteHfTokenizerToGguf(FixturePath(std::string("tokenizers/") + dir), 0, true, g);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented) << dir << s.status();
     EXPECT_NE(s.status().message().find("SentencePiece"), std::string::npos) << s.status();
   }
@@ -264,13 +349,13 @@ TEST(VocabExportRefusalTest, UnsupportedTokenizers) {
   const std::string dir = TempPath("odd_pre");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/tokenizer.json") << tj.dump();
-  absl::StatusOr<GgufVocabSummary> s = WriteHfTokenizerToGguf(dir, 0, g);
+  absl::StatusOr<GgufVocabSummary> s = WriteHfTokenizerToGguf(dir, 0, true, g);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented) << s.status();
   EXPECT_NE(s.status().message().find("tokenizer.ggml.pre"), std::string::npos) << s.status();
   EXPECT_NE(s.status().message().find("\\p{L}+|\\p{N}"), std::string::npos) << s.status();
   // Malformed: not JSON.
   std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << "{\"model\": ";
-  s = WriteHfTokenizerToGguf(dir, 0, g);
+  s = WriteHfTokenizerToGguf(dir, 0, true, g);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
   std::filesystem::remove_all(dir);
 }

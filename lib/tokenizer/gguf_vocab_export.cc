@@ -7,6 +7,7 @@
 #include "tokenizer/gguf_vocab_export.h"
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -20,12 +21,13 @@
 #include "absl/strings/str_join.h"
 #include "tokenizer/hf_pipeline.h"
 #include "tokenizer/json_util.h"
+#include "tokenizer/sentencepiece_model.pb.h"
 
 namespace fathom::internal {
 namespace {
 
 // gguf.TokenType
-constexpr int32_t kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
+constexpr int32_t kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6;
 constexpr uintmax_t kMaxFileBytes = uintmax_t{1} << 30;
 
 // A file of the folder parsed as JSON; a missing file is a null Json.
@@ -149,6 +151,16 @@ const Json* TokenContent(const Json& entry) {
   return c != nullptr && c->is_string() ? c : nullptr;
 }
 
+// A vocabulary ready for GGUF, and the added tokens special ids are looked up in.
+struct VocabOut {
+  std::string model, pre;
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  std::vector<float> scores;        // SentencePiece only
+  std::vector<std::string> merges;  // BPE only
+  std::vector<AddedToken> added;
+};
+
 }  // namespace
 
 absl::StatusOr<std::string> GgufPreForPreTokenizer(const Json& pre_tokenizer) {
@@ -173,25 +185,30 @@ absl::StatusOr<std::string> GgufPreForPreTokenizer(const Json& pre_tokenizer) {
       shown));
 }
 
-absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, int64_t vocab_size,
-                                                        GgufWriter& g) {
-  const std::filesystem::path folder(dir);
-  std::error_code ec;
-  if (!std::filesystem::exists(folder / "tokenizer.json", ec)) {
-    return absl::UnimplementedError(
-        absl::StrCat(dir,
-                     " has no tokenizer.json; SentencePiece tokenizer.model vocabularies are not "
-                     "converted to GGUF yet"));
-  }
-  absl::StatusOr<Json> tj = ReadJsonFile(folder / "tokenizer.json");
-  if (!tj.ok()) return tj.status();
-  absl::StatusOr<Json> tc = ReadJsonFile(folder / "tokenizer_config.json");
-  if (!tc.ok()) return tc.status();
-  absl::StatusOr<Json> config = ReadJsonFile(folder / "config.json");
-  if (!config.ok()) return config.status();
-  absl::StatusOr<Json> gen = ReadJsonFile(folder / "generation_config.json");
-  if (!gen.ok()) return gen.status();
+namespace {
 
+constexpr int64_t kMaxId = int64_t{1} << 24;
+
+// tokenizer.json's added_tokens.
+absl::Status ParseAddedTokens(const Json& tj, std::vector<AddedToken>* added) {
+  const Json* list = JsonField(tj, "added_tokens");
+  if (list == nullptr || !list->is_array()) return absl::OkStatus();
+  for (const Json& a : *list) {
+    const Json* id = JsonField(a, "id");
+    const Json* content = JsonField(a, "content");
+    if (id == nullptr || !id->is_number_integer() || id->get<int64_t>() < 0 ||
+        id->get<int64_t>() >= kMaxId || content == nullptr || !content->is_string()) {
+      return absl::InvalidArgumentError("tokenizer.json: an added token lacks a valid id/content");
+    }
+    added->push_back(
+        {id->get<int64_t>(), content->get<std::string>(), JsonBool(a, "special", false)});
+  }
+  return absl::OkStatus();
+}
+
+// tokenizer.json (byte-level BPE) -> tokens, types, merges: TextModel.get_vocab_base.
+absl::Status BuildBpeVocab(const Json& tj_ref, int64_t vocab_size, VocabOut& v) {
+  const Json* tj = &tj_ref;
   // ---- byte-level BPE only (as gguf-py's BpeVocab checks) ----
   const Json* model = JsonField(*tj, "model");
   const Json* decoder = JsonField(*tj, "decoder");
@@ -207,13 +224,14 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
   const Json* pre_tok = JsonField(*tj, "pre_tokenizer");
   absl::StatusOr<std::string> pre = GgufPreForPreTokenizer(pre_tok ? *pre_tok : Json());
   if (!pre.ok()) return pre.status();
+  v.model = "gpt2";
+  v.pre = *pre;
 
   // ---- ids -> tokens: the model vocabulary, then the added tokens ----
   const Json* vocab = JsonField(*model, "vocab");
   if (vocab == nullptr || !vocab->is_object()) {
     return absl::InvalidArgumentError("tokenizer.json: model.vocab is not an object");
   }
-  constexpr int64_t kMaxId = int64_t{1} << 24;
   absl::flat_hash_map<int64_t, std::string> by_id;
   int64_t max_id = -1;
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
@@ -228,28 +246,18 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
     }
     max_id = std::max(max_id, id);
   }
-  std::vector<AddedToken> added;
-  if (const Json* list = JsonField(*tj, "added_tokens"); list != nullptr && list->is_array()) {
-    for (const Json& a : *list) {
-      const Json* id = JsonField(a, "id");
-      const Json* content = JsonField(a, "content");
-      if (id == nullptr || !id->is_number_integer() || id->get<int64_t>() < 0 ||
-          id->get<int64_t>() >= kMaxId || content == nullptr || !content->is_string()) {
-        return absl::InvalidArgumentError(
-            "tokenizer.json: an added token lacks a valid id/content");
-      }
-      added.push_back(
-          {id->get<int64_t>(), content->get<std::string>(), JsonBool(a, "special", false)});
-      max_id = std::max(max_id, added.back().id);
-    }
-  }
+  std::vector<AddedToken>& added = v.added;
+  if (absl::Status s = ParseAddedTokens(*tj, &added); !s.ok()) return s;
+  for (const AddedToken& a : added) max_id = std::max(max_id, a.id);
   const int64_t n = vocab_size > 0 ? vocab_size : max_id + 1;
   if (max_id >= n) {
     return absl::InvalidArgumentError(
         absl::StrFormat("the tokenizer has id %d but config.json's vocab_size is %d", max_id, n));
   }
-  std::vector<std::string> tokens(n);
-  std::vector<int32_t> types(n, kUnused);
+  std::vector<std::string>& tokens = v.tokens;
+  std::vector<int32_t>& types = v.types;
+  tokens.assign(n, "");
+  types.assign(n, kUnused);
   std::vector<bool> filled(n, false);
   for (const auto& [id, text] : by_id) {
     tokens[id] = text;
@@ -278,7 +286,7 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
   }
 
   // ---- merges ----
-  std::vector<std::string> merges;
+  std::vector<std::string>& merges = v.merges;
   if (const Json* m = JsonField(*model, "merges"); m != nullptr && m->is_array()) {
     merges.reserve(m->size());
     for (const Json& e : *m) {
@@ -294,34 +302,176 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
     }
   }
   if (merges.empty()) return absl::InvalidArgumentError("tokenizer.json: the BPE has no merges");
+  return absl::OkStatus();
+}
+
+// tokenizer.model (SentencePiece BPE) -> tokens, scores, types:
+// TextModel._create_vocab_sentencepiece, with added_tokens.json and tokenizer_config.json's
+// added_tokens_decoder applied on top.
+absl::Status BuildSpmVocab(const std::filesystem::path& folder, int64_t vocab_size, const Json& tc,
+                           VocabOut& v) {
+  const std::filesystem::path path = folder / "tokenizer.model";
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size > kMaxFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path.string()));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(static_cast<size_t>(size), '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path.string()));
+  }
+  spm::ModelProto proto;
+  if (bytes.size() > static_cast<size_t>(INT_MAX) ||
+      !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      proto.pieces_size() == 0) {
+    return absl::InvalidArgumentError("tokenizer.model is not a SentencePiece ModelProto");
+  }
+  if (proto.trainer_spec().model_type() != spm::TrainerSpec::BPE) {
+    return absl::UnimplementedError(
+        "tokenizer.model: only SentencePiece BPE models are converted to GGUF "
+        "(tokenizer.ggml.model "
+        "\"llama\"); this one is not BPE (e.g. unigram)");
+  }
+  constexpr float kPadScore = -10000.0f, kAddedScore = -1000.0f;
+  const int64_t pieces = proto.pieces_size();
+  const int64_t n = vocab_size > 0 ? vocab_size : pieces;
+  v.model = "llama";
+  v.pre = "default";
+  v.tokens.assign(n, "");
+  v.scores.assign(n, kPadScore);
+  v.types.assign(n, kUnused);
+  for (int64_t i = 0; i < n; ++i) v.tokens[i] = absl::StrCat("[PAD", i, "]");
+  for (int64_t i = 0; i < pieces && i < n; ++i) {
+    const spm::ModelProto::SentencePiece& p = proto.pieces(static_cast<int>(i));
+    v.tokens[i] = p.piece();
+    v.scores[i] = p.score();
+    switch (p.type()) {
+      case spm::ModelProto::SentencePiece::UNKNOWN:
+        v.types[i] = kUnknown;
+        break;
+      case spm::ModelProto::SentencePiece::CONTROL:
+        v.types[i] = kControl;
+        break;
+      case spm::ModelProto::SentencePiece::UNUSED:
+        v.types[i] = kUnused;
+        break;
+      case spm::ModelProto::SentencePiece::BYTE:
+        v.types[i] = kByte;
+        break;
+      default:  // NORMAL, and USER_DEFINED (llama.cpp's converter does not ask for it)
+        v.types[i] = kNormal;
+    }
+  }
+  absl::StatusOr<Json> added_json = ReadJsonFile(folder / "added_tokens.json");
+  if (!added_json.ok()) return added_json.status();
+  if (added_json->is_object()) {
+    for (auto it = added_json->begin(); it != added_json->end(); ++it) {
+      if (!it.value().is_number_integer()) continue;
+      const int64_t id = it.value().get<int64_t>();
+      if (id < 0 || id >= n) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("added_tokens.json: id ", id, " is outside the vocabulary"));
+      }
+      v.tokens[id] = it.key();
+      v.scores[id] = kAddedScore;
+      v.types[id] = kUserDefined;
+      v.added.push_back({id, it.key(), false});
+    }
+  }
+  if (const Json* dec = JsonField(tc, "added_tokens_decoder"); dec != nullptr && dec->is_object()) {
+    for (auto it = dec->begin(); it != dec->end(); ++it) {
+      const std::string& key = it.key();
+      if (key.empty() || key.size() > 9 ||
+          key.find_first_not_of("0123456789") != std::string::npos) {
+        return absl::InvalidArgumentError("tokenizer_config.json: bad added_tokens_decoder id");
+      }
+      const int64_t id = std::stoll(key);
+      const Json* content = JsonField(it.value(), "content");
+      if (content == nullptr || !content->is_string()) {
+        return absl::InvalidArgumentError(
+            "tokenizer_config.json: an added_tokens_decoder entry has no content");
+      }
+      if (id >= n) continue;
+      std::string token = content->get<std::string>();
+      const bool special = JsonBool(it.value(), "special", false);
+      if (special || LooksSpecial(token)) {
+        v.types[id] = kControl;
+      } else {
+        token = ReplaceAll(token, "\xE2\x96\x81", " ");
+        v.types[id] = kUserDefined;
+      }
+      v.scores[id] = kAddedScore;
+      v.tokens[id] = token;
+      v.added.push_back({id, content->get<std::string>(), special});
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, int64_t vocab_size,
+                                                        bool prefer_sentencepiece, GgufWriter& g) {
+  const std::filesystem::path folder(dir);
+  std::error_code ec;
+  const bool has_json = std::filesystem::exists(folder / "tokenizer.json", ec);
+  const bool has_spm = std::filesystem::exists(folder / "tokenizer.model", ec);
+  if (!has_json && !has_spm) {
+    return absl::NotFoundError(absl::StrCat(dir, " has no tokenizer.json or tokenizer.model"));
+  }
+  absl::StatusOr<Json> tj = has_json ? ReadJsonFile(folder / "tokenizer.json") : Json();
+  if (!tj.ok()) return tj.status();
+  absl::StatusOr<Json> tc = ReadJsonFile(folder / "tokenizer_config.json");
+  if (!tc.ok()) return tc.status();
+  absl::StatusOr<Json> config = ReadJsonFile(folder / "config.json");
+  if (!config.ok()) return config.status();
+  absl::StatusOr<Json> gen = ReadJsonFile(folder / "generation_config.json");
+  if (!gen.ok()) return gen.status();
+
+  VocabOut v;
+  if (has_spm && (prefer_sentencepiece || !has_json)) {
+    if (absl::Status s = BuildSpmVocab(folder, vocab_size, *tc, v); !s.ok()) return s;
+  } else {
+    if (absl::Status s = BuildBpeVocab(*tj, vocab_size, v); !s.ok()) return s;
+  }
+  const int64_t n = static_cast<int64_t>(v.tokens.size());
+  std::vector<AddedToken> added = v.added;
+  if (has_json && !v.merges.empty()) {
+    // v.added are tokenizer.json's added tokens already.
+  } else if (has_json) {
+    added.clear();
+    if (absl::Status s = ParseAddedTokens(*tj, &added); !s.ok()) return s;
+  }
 
   // ---- special ids and add_*_token (gguf-py SpecialVocab) ----
   static constexpr const char* kTypes[] = {"bos", "eos", "unk", "sep", "pad", "cls", "mask"};
   std::vector<std::pair<std::string, int64_t>> special_ids;
   auto set_special = [&](const std::string& typ, const Json* id) -> absl::Status {
     if (id == nullptr || !id->is_number_integer()) return absl::OkStatus();
-    for (const auto& [t, v] : special_ids) {
+    for (const auto& [t, old] : special_ids) {
       if (t == typ) return absl::OkStatus();  // the first source wins
     }
-    const int64_t v = id->is_number_unsigned() && id->get<uint64_t>() > uint64_t{1} << 62
-                          ? -1
-                          : id->get<int64_t>();
-    if (v < 0 || v >= n) {
+    const int64_t value = id->is_number_unsigned() && id->get<uint64_t>() > uint64_t{1} << 62
+                              ? -1
+                              : id->get<int64_t>();
+    if (value < 0) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("%s_token id %d is outside the vocabulary of %d tokens", typ, v, n));
+          absl::StrFormat("invalid value for special token type %s: %d", typ, value));
     }
-    special_ids.emplace_back(typ, v);
+    if (value >= n) return absl::OkStatus();  // gguf-py skips ids outside the vocabulary
+    special_ids.emplace_back(typ, value);
     return absl::OkStatus();
   };
   std::vector<std::pair<std::string, bool>> add_flags;
-  auto set_add = [&](const std::string& typ, bool v) {
+  auto set_add = [&](const std::string& typ, bool value) {
     for (auto& [t, f] : add_flags) {
       if (t == typ) {
-        f = v;
+        f = value;
         return;
       }
     }
-    add_flags.emplace_back(typ, v);
+    add_flags.emplace_back(typ, value);
   };
   auto config_content = [&](const char* typ) -> std::string {
     const Json* e = JsonField(*tc, (std::string(typ) + "_token").c_str());
@@ -359,12 +509,22 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
     }
     const std::string content = config_content(typ);
     if (content.empty()) continue;
+    // gguf-py looks the content up among tokenizer.json's added tokens; without a
+    // tokenizer.json (a tokenizer.model folder) we look among the added tokens of
+    // tokenizer_config.json / added_tokens.json, then among the pieces.
+    int64_t found = -1;
     for (const AddedToken& a : added) {
       if (a.content == content) {
-        const Json id = a.id;
-        if (absl::Status s = set_special(typ, &id); !s.ok()) return s;
+        found = a.id;
         break;
       }
+    }
+    for (int64_t i = 0; found < 0 && !has_json && i < n; ++i) {
+      if (v.tokens[i] == content) found = i;
+    }
+    if (found >= 0) {
+      const Json id = found;
+      if (absl::Status s = set_special(typ, &id); !s.ok()) return s;
     }
   }
   for (const Json* src : {&*config, &*gen}) {
@@ -382,11 +542,12 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
   }
 
   // ---- write ----
-  g.SetString("tokenizer.ggml.model", "gpt2");
-  g.SetString("tokenizer.ggml.pre", *pre);
-  g.SetStringArray("tokenizer.ggml.tokens", tokens);
-  g.SetInt32Array("tokenizer.ggml.token_type", types);
-  g.SetStringArray("tokenizer.ggml.merges", merges);
+  g.SetString("tokenizer.ggml.model", v.model);
+  g.SetString("tokenizer.ggml.pre", v.pre);
+  g.SetStringArray("tokenizer.ggml.tokens", v.tokens);
+  if (!v.scores.empty()) g.SetFloat32Array("tokenizer.ggml.scores", v.scores);
+  g.SetInt32Array("tokenizer.ggml.token_type", v.types);
+  if (!v.merges.empty()) g.SetStringArray("tokenizer.ggml.merges", v.merges);
   // gguf-py's key names; it has no key for cls ids nor add_* flags other than bos / eos / sep.
   for (const auto& [typ, id] : special_ids) {
     const std::string key = typ == "unk"   ? "unknown"
@@ -426,7 +587,7 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
       return absl::InvalidArgumentError("cannot read chat_template.jinja");
     g.SetString("tokenizer.chat_template", text);
   }
-  return GgufVocabSummary{"gpt2", *pre, n};
+  return GgufVocabSummary{v.model, v.pre, n};
 }
 
 }  // namespace fathom::internal

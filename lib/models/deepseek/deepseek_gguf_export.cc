@@ -250,7 +250,8 @@ absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& o
   GgufWriter g;
   WriteMetadata(c, n_mtp, file_type, FolderName(ckpt.folder()), g);
   if (ckpt.HasTokenizerFiles()) {
-    absl::StatusOr<GgufVocabSummary> v = WriteHfTokenizerToGguf(ckpt.folder(), c.vocab_size, g);
+    absl::StatusOr<GgufVocabSummary> v =
+        WriteHfTokenizerToGguf(ckpt.folder(), c.vocab_size, /*prefer_sentencepiece=*/false, g);
     if (!v.ok()) {
       return absl::Status(v.status().code(), "tokenizer: " + std::string(v.status().message()));
     }

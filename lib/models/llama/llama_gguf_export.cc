@@ -253,7 +253,8 @@ absl::Status ExportLlamaToGguf(const HfCheckpoint& ckpt, const std::string& out_
         "'%s' has no tokenizer.json: a GGUF %s model needs its tokenizer", ckpt.folder(), h.arch));
   }
   {
-    absl::StatusOr<GgufVocabSummary> v = WriteHfTokenizerToGguf(ckpt.folder(), h.n_vocab, g);
+    absl::StatusOr<GgufVocabSummary> v =
+        WriteHfTokenizerToGguf(ckpt.folder(), h.n_vocab, /*prefer_sentencepiece=*/true, g);
     if (!v.ok()) {
       return absl::Status(v.status().code(), "tokenizer: " + std::string(v.status().message()));
     }
