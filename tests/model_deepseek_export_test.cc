@@ -484,6 +484,65 @@ TEST(DeepSeekExportTokenizerTest, TokenizerJsonGivesLlamaCppMetadata) {
   EXPECT_EQ((*model)->tokenizer().bos(), 0);
 }
 
+// The shipped demo model (DeepSeek-V3 architecture, SentencePiece BPE tokenizer.model, MTP
+// layer): its GGUF carries the tokenizer (same ids for held-out text), the chat template and the
+// MTP layer, and generates the folder's greedy tokens, with and without MTP speculation.
+TEST(DeepSeekExportTokenizerTest, DemoModelWithSentencePieceAndMtp) {
+  const std::string demo = std::string(FATHOM_DEMO_DIR) + "/fathom-demo-v3";
+  auto ckpt = HfCheckpoint::Open(demo);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  const std::string path = TempPath("demo.gguf");
+  ASSERT_TRUE(ExportDeepSeekToGguf(**ckpt, path, {}).ok());
+  auto gguf = GgufFile::Open(path);
+  ASSERT_TRUE(gguf.ok()) << gguf.status();
+  EXPECT_EQ((*gguf)->GetString("tokenizer.ggml.model").value(), "llama");
+  EXPECT_EQ((*gguf)->GetInt("deepseek2.nextn_predict_layers").value_or(0), 1);
+  auto folder_model = Model::Load(demo);
+  auto gguf_model = Model::Load(path);
+  ASSERT_TRUE(folder_model.ok() && gguf_model.ok()) << gguf_model.status().ToString();
+  std::filesystem::remove(path);
+  const Tokenizer& a = (*folder_model)->tokenizer();
+  const Tokenizer& b = (*gguf_model)->tokenizer();
+  EXPECT_EQ(a.vocab_size(), b.vocab_size());
+  EXPECT_EQ(a.bos(), b.bos());
+  EXPECT_EQ(a.eos(), b.eos());
+  EXPECT_EQ(a.chat_template(), b.chat_template());
+  int lines = 0;
+  std::ifstream held(std::string(FATHOM_DEMO_DIR) + "/golden/heldout_sample.txt");
+  for (std::string line; std::getline(held, line) && lines < 200; ++lines) {
+    auto x = a.Encode(line);
+    auto y = b.Encode(line);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_EQ(*x, *y) << line;
+  }
+  EXPECT_GT(lines, 50);
+  auto prompt = a.Encode("And God said, Let there be light");
+  ASSERT_TRUE(prompt.ok());
+  std::vector<int32_t> want;
+  for (int n_draft : {0, 1, 3}) {
+    const std::shared_ptr<const Model>& m = n_draft == 0 ? *folder_model : *gguf_model;
+    auto s = Session::Create(m, {.n_ctx = 128, .n_threads = 2, .mtp = n_draft > 0});
+    ASSERT_TRUE(s.ok());
+    GenerateOptions g;
+    g.max_tokens = 48;
+    g.sampler.temperature = 0;
+    g.stop_at_eos = false;
+    if (n_draft > 0) {
+      g.speculative = Speculative::kMtp;
+      g.n_draft = n_draft;
+    }
+    auto out = (*s)->Generate(*prompt, g);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    if (n_draft == 0) {
+      want = out->tokens;
+      ASSERT_EQ(want.size(), 48u);
+    } else {
+      EXPECT_EQ(out->tokens, want) << "n_draft " << n_draft;
+      EXPECT_GT(out->speculative.accepted, 0);
+    }
+  }
+}
+
 TEST(DeepSeekExportOptionsTest, Refusals) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/config.json");
   auto ckpt = HfCheckpoint::Open(FixturePath("deepseek/v3-tiny"));
