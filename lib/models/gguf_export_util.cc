@@ -1,7 +1,12 @@
 // GgufFileType and GgufTensorSink (see the header); moved here from the deepseek2 exporter.
 #include "models/gguf_export_util.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
 #include "absl/strings/str_format.h"
+#include "format/gguf_quantize.h"
 #include "runtime/status_macros.h"
 #include "tensor/quant.h"
 
@@ -54,27 +59,53 @@ absl::Status GgufTensorSink::Write(const std::string& name, const std::vector<We
                                    const std::vector<int64_t>* row_order) {
   if (ws.empty()) return absl::InternalError("GGUF export: no matrices for " + name);
   const int64_t rows = ws[0].rows, cols = ws[0].cols;
+  if (rows <= 0 || cols <= 0) return absl::InternalError("GGUF export: empty matrix " + name);
   const int64_t out_rows = transpose ? cols : rows, row_len = transpose ? rows : cols;
   DType type = keep_f32 ? DType::kF32 : weight_type_;
   if (row_len % Traits(type).block_size != 0) type = DType::kF16;  // as llama.cpp falls back
   FATHOM_ASSIGN_OR_RETURN(const uint64_t row_bytes, RowBytes(type, row_len));
-  std::vector<uint8_t> data(row_bytes * out_rows * ws.size());
   if (row_order != nullptr && (transpose || static_cast<int64_t>(row_order->size()) != rows)) {
     return absl::InternalError("GGUF export: bad row order for " + name);
   }
-  std::vector<float> whole(transpose ? rows * cols : 0), row(row_len);
-  uint8_t* dst = data.data();
   for (const WeightMatrix& w : ws) {
     if (w.rows != rows || w.cols != cols) {
       return absl::InternalError("GGUF export: stacked matrices differ in shape for " + name);
     }
-    for (int64_t r = 0; transpose && r < rows; ++r) DequantizeRow(w, r, &whole[r * cols]);
+  }
+  std::vector<int64_t> dims = {row_len, out_rows};
+  if (stacked) dims.push_back(static_cast<int64_t>(ws.size()));
+  if (!transpose) {
+    // Streamed when the file is written (the matrices point into the mapped checkpoint, which
+    // outlives the writer), on all cores, so a model larger than memory can be converted.
+    std::vector<int64_t> order = row_order != nullptr ? *row_order : std::vector<int64_t>();
+    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return g_.AddTensorProducer(
+        name, type, dims,
+        [ws, order, type, rows, cols, threads, name](const GgufWriter::ByteEmitter& emit) {
+          const RowFiller fill = [&](int64_t first, int64_t n, float* out) -> absl::Status {
+            for (int64_t i = 0; i < n; ++i) {
+              const int64_t g = first + i, r = g % rows;
+              DequantizeRow(ws[g / rows], order.empty() ? r : order[r], out + i * cols);
+            }
+            return absl::OkStatus();
+          };
+          absl::Status s = EmitConvertedRows(type, rows * static_cast<int64_t>(ws.size()), cols,
+                                             fill, threads, emit);
+          if (!s.ok()) {
+            return absl::Status(s.code(),
+                                absl::StrFormat("GGUF export: tensor '%s': %s", name, s.message()));
+          }
+          return s;
+        });
+  }
+  // Transposed (small per-head matrices): assembled now.
+  std::vector<uint8_t> data(row_bytes * out_rows * ws.size());
+  std::vector<float> whole(rows * cols), row(row_len);
+  uint8_t* dst = data.data();
+  for (const WeightMatrix& w : ws) {
+    for (int64_t r = 0; r < rows; ++r) DequantizeRow(w, r, &whole[r * cols]);
     for (int64_t r = 0; r < out_rows; ++r) {
-      if (transpose) {
-        for (int64_t k = 0; k < row_len; ++k) row[k] = whole[k * cols + r];
-      } else {
-        DequantizeRow(w, row_order != nullptr ? (*row_order)[r] : r, row.data());
-      }
+      for (int64_t k = 0; k < row_len; ++k) row[k] = whole[k * cols + r];
       absl::Status s = Quantize(type, row.data(), dst, row_len);
       if (!s.ok()) {
         return absl::InvalidArgumentError(
@@ -83,9 +114,20 @@ absl::Status GgufTensorSink::Write(const std::string& name, const std::vector<We
       dst += row_bytes;
     }
   }
-  std::vector<int64_t> dims = {row_len, out_rows};
-  if (stacked) dims.push_back(static_cast<int64_t>(ws.size()));
   return g_.AddTensor(name, type, dims, data.data(), data.size());
+}
+
+}  // namespace fathom::internal
+
+namespace fathom::internal {
+
+absl::Status WriteGgufFile(const GgufWriter& g, const std::string& path) {
+  absl::Status s = g.WriteFile(path);
+  if (!s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  return s;
 }
 
 }  // namespace fathom::internal

@@ -20,6 +20,13 @@ namespace fathom::internal {
 // InvalidArgument for types the exporters do not write (the list is in the message).
 absl::StatusOr<uint32_t> GgufFileType(DType t);
 
+// g.WriteFile(path), removing a partly written file when it fails (tensors are produced while
+// the file is written, so a conversion error can show up then).
+absl::Status WriteGgufFile(const GgufWriter& g, const std::string& path);
+
+// Weight matrices are converted when the file is written (GgufWriter::AddTensorProducer), so
+// the matrices' data (the mapped checkpoint, HfWeights' converted buffers) must outlive the
+// writer's WriteFile call; transposed stacks are converted at once.
 class GgufTensorSink {
  public:
   GgufTensorSink(GgufWriter& g, DType weight_type) : g_(g), weight_type_(weight_type) {}

@@ -283,7 +283,7 @@ absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& o
   }
   FATHOM_RETURN_IF_ERROR(out.Vector("output_norm.weight", w.norm, d));
   if (!c.tie_word_embeddings) FATHOM_RETURN_IF_ERROR(out.Matrix("output.weight", w.lm_head));
-  return g.WriteFile(out_path);
+  return WriteGgufFile(g, out_path);
 }
 
 }  // namespace fathom::internal

@@ -106,7 +106,14 @@ absl::StatusOr<LlamaHparams> ReadHparams(const nlohmann::json& c) {
         "config.json: num_attention_heads must be a multiple of num_key_value_heads and the head "
         "size even");
   }
+  if (h.n_head_kv > h.n_head || h.n_head * h.head_dim > (1 << 24)) {
+    return absl::InvalidArgumentError("config.json: the attention sizes are out of range");
+  }
   h.n_ctx = ConfigNumber(c, "max_position_embeddings");
+  if (h.n_ctx != nullptr &&
+      !(h.n_ctx->get<double>() >= 1 && h.n_ctx->get<double>() < 4294967296.0)) {
+    return absl::InvalidArgumentError("config.json: max_position_embeddings is out of range");
+  }
   h.rope_theta = ConfigNumber(c, "rope_theta");
   h.rms_eps = ConfigNumber(c, "rms_norm_eps");
   // transformers' LlamaConfig and Qwen2Config default to untied embeddings.
@@ -140,15 +147,14 @@ absl::Status WriteRopeScaling(const LlamaHparams& h, GgufWriter& g, std::vector<
     return absl::OkStatus();
   }
   if (h.arch == "qwen2" && type == "yarn") {
-    if (ConfigNumber(r, "factor") == nullptr ||
-        ConfigNumber(r, "original_max_position_embeddings") == nullptr) {
+    const double orig = Num(r, "original_max_position_embeddings", 0);
+    if (ConfigNumber(r, "factor") == nullptr || !(orig >= 1 && orig < 4294967296.0)) {
       return absl::InvalidArgumentError(
           "config.json: yarn rope_scaling needs factor and original_max_position_embeddings");
     }
     g.SetString(a + "rope.scaling.type", "yarn");
     g.SetFloat32(a + "rope.scaling.factor", static_cast<float>(Num(r, "factor", 1.0)));
-    g.SetUint32(a + "rope.scaling.original_context_length",
-                static_cast<uint32_t>(Num(r, "original_max_position_embeddings", 0)));
+    g.SetUint32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(orig));
     return absl::OkStatus();
   }
   if (h.arch == "llama" && type == "llama3") {
@@ -334,7 +340,7 @@ absl::Status ExportLlamaToGguf(const HfCheckpoint& ckpt, const std::string& out_
         "unsupported variant)",
         name, h.arch));
   }
-  return g.WriteFile(out_path);
+  return WriteGgufFile(g, out_path);
 }
 
 }  // namespace fathom::internal
