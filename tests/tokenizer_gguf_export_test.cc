@@ -353,6 +353,30 @@ TEST(VocabExportRefusalTest, UnsupportedTokenizers) {
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented) << s.status();
   EXPECT_NE(s.status().message().find("tokenizer.ggml.pre"), std::string::npos) << s.status();
   EXPECT_NE(s.status().message().find("\\p{L}+|\\p{N}"), std::string::npos) << s.status();
+  // Hostile ids and shapes: errors, not crashes or huge allocations.
+  nlohmann::json bad = tj;
+  bad["added_tokens"][0]["id"] = int64_t{1} << 40;
+  std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << bad.dump();
+  s = WriteHfTokenizerToGguf(dir, 0, true, g);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+  bad = nlohmann::json::parse(ReadFile(FixturePath("tokenizers/qwen3/tokenizer.json")));
+  bad["model"]["vocab"]["Hello"] = "nine";
+  std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << bad.dump();
+  s = WriteHfTokenizerToGguf(dir, 0, true, g);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+  EXPECT_NE(s.status().message().find("Hello"), std::string::npos) << s.status();
+  bad["model"]["vocab"]["Hello"] = 9707;
+  bad["model"]["merges"] = nlohmann::json::array();
+  std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << bad.dump();
+  s = WriteHfTokenizerToGguf(dir, 0, true, g);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+  // A truncated tokenizer.model.
+  std::filesystem::remove(dir + "/tokenizer.json");
+  const std::string spm = ReadFile(FixturePath("tokenizers/llama2/tokenizer.model"));
+  std::ofstream(dir + "/tokenizer.model", std::ios::binary) << spm.substr(0, spm.size() / 3);
+  s = WriteHfTokenizerToGguf(dir, 0, true, g);
+  EXPECT_FALSE(s.ok());
+  std::filesystem::remove(dir + "/tokenizer.model");
   // Malformed: not JSON.
   std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << "{\"model\": ";
   s = WriteHfTokenizerToGguf(dir, 0, true, g);
