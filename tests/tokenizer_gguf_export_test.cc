@@ -354,12 +354,13 @@ TEST(VocabExportRefusalTest, UnsupportedTokenizers) {
   EXPECT_NE(s.status().message().find("tokenizer.ggml.pre"), std::string::npos) << s.status();
   EXPECT_NE(s.status().message().find("\\p{L}+|\\p{N}"), std::string::npos) << s.status();
   // Hostile ids and shapes: errors, not crashes or huge allocations.
-  nlohmann::json bad = tj;
+  nlohmann::json bad =
+      nlohmann::json::parse(ReadFile(FixturePath("tokenizers/qwen3/tokenizer.json")));
   bad["added_tokens"][0]["id"] = int64_t{1} << 40;
   std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << bad.dump();
   s = WriteHfTokenizerToGguf(dir, 0, true, g);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
-  bad = nlohmann::json::parse(ReadFile(FixturePath("tokenizers/qwen3/tokenizer.json")));
+  bad["added_tokens"][0]["id"] = 151643;
   bad["model"]["vocab"]["Hello"] = "nine";
   std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << bad.dump();
   s = WriteHfTokenizerToGguf(dir, 0, true, g);
