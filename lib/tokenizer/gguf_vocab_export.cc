@@ -436,10 +436,10 @@ absl::StatusOr<GgufVocabSummary> WriteHfTokenizerToGguf(const std::string& dir, 
     if (absl::Status s = BuildBpeVocab(*tj, vocab_size, v); !s.ok()) return s;
   }
   const int64_t n = static_cast<int64_t>(v.tokens.size());
+  // Special tokens are looked up among tokenizer.json's added tokens (for a BPE vocabulary those
+  // are v.added already); without a tokenizer.json, among the SentencePiece added tokens.
   std::vector<AddedToken> added = v.added;
-  if (has_json && !v.merges.empty()) {
-    // v.added are tokenizer.json's added tokens already.
-  } else if (has_json) {
+  if (has_json && !v.scores.empty()) {
     added.clear();
     if (absl::Status s = ParseAddedTokens(*tj, &added); !s.ok()) return s;
   }
