@@ -33,6 +33,8 @@
 namespace fathom::internal {
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;  // Python's math.pi
+
 struct LlamaHparams {
   std::string arch;  // "llama" or "qwen2"
   int64_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
@@ -172,7 +174,7 @@ absl::Status WriteRopeScaling(const LlamaHparams& h, GgufWriter& g, std::vector<
     for (int64_t k = 0; k < dim; k += 2) {
       const float e = static_cast<float>(k) / static_cast<float>(dim);
       const float freq = 1.0f / std::pow(base, e);
-      const float wavelen = (1.0f / freq) * static_cast<float>(2 * M_PI);
+      const float wavelen = (1.0f / freq) * static_cast<float>(2 * kPi);
       if (wavelen < static_cast<float>(high_wavelen)) {
         freqs->push_back(1.0f);
       } else if (wavelen > static_cast<float>(low_wavelen)) {
