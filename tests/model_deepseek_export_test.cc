@@ -23,6 +23,7 @@
 #include "models/deepseek/deepseek_state.h"
 #include "nlohmann/json.hpp"
 #include "support/fixtures.h"
+#include "support/hf_folder_writer.h"
 
 namespace fathom {
 namespace {
@@ -422,6 +423,126 @@ TEST(DeepSeekExportOptionsTest, WithoutMtpAndSyntheticVocab) {
   EXPECT_EQ(tok.eos(), 1);
 }
 
+// A folder with a tokenizer.json: its vocabulary goes into the GGUF as llama.cpp's converter
+// writes it. The tokenizer.json here holds the vocabulary of llama.cpp's own conversion of
+// v3-tiny (model.gguf), so the tokenizer metadata must equal that file's; the MTP layer stays.
+TEST(DeepSeekExportTokenizerTest, TokenizerJsonGivesLlamaCppMetadata) {
+  FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/model.gguf");
+  auto reference = GgufFile::Open(FixturePath("deepseek/v3-tiny/model.gguf"));
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  const GgufFile& ref = **reference;
+  const std::string dir = TempPath("v3_with_tokenizer");
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors"}) {
+    std::filesystem::copy_file(FixturePath(std::string("deepseek/v3-tiny/") + f), dir + "/" + f,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  ASSERT_TRUE(
+      testing::WriteByteLevelTokenizer(dir, ref.GetStringArray("tokenizer.ggml.tokens").value(),
+                                       ref.GetIntArray("tokenizer.ggml.token_type").value(),
+                                       ref.GetStringArray("tokenizer.ggml.merges").value(),
+                                       ref.GetInt("tokenizer.ggml.bos_token_id").value(),
+                                       ref.GetInt("tokenizer.ggml.eos_token_id").value(),
+                                       ref.GetBool("tokenizer.ggml.add_bos_token").value()));
+  auto ckpt = HfCheckpoint::Open(dir);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  const std::string path = TempPath("with_tokenizer.gguf");
+  ASSERT_TRUE(ExportDeepSeekToGguf(**ckpt, path, {}).ok());
+  std::filesystem::remove_all(dir);
+  auto got = GgufFile::Open(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> ours;
+  for (const GgufKeyValue& kv : (*got)->metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) ours.push_back(kv.key);
+  }
+  std::vector<std::string> theirs;
+  for (const GgufKeyValue& kv : ref.metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) theirs.push_back(kv.key);
+  }
+  std::sort(ours.begin(), ours.end());
+  std::sort(theirs.begin(), theirs.end());
+  EXPECT_EQ(ours, theirs);
+  EXPECT_EQ((*got)->Find("fathom.synthetic_vocab"), nullptr);
+  EXPECT_EQ((*got)->GetStringArray("tokenizer.ggml.tokens").value(),
+            ref.GetStringArray("tokenizer.ggml.tokens").value());
+  EXPECT_EQ((*got)->GetIntArray("tokenizer.ggml.token_type").value(),
+            ref.GetIntArray("tokenizer.ggml.token_type").value());
+  EXPECT_EQ((*got)->GetStringArray("tokenizer.ggml.merges").value(),
+            ref.GetStringArray("tokenizer.ggml.merges").value());
+  for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
+    EXPECT_EQ((*got)->GetInt(key).value(), ref.GetInt(key).value()) << key;
+  }
+  EXPECT_EQ((*got)->GetBool("tokenizer.ggml.add_bos_token").value(), true);
+  // The fixture (written with a synthetic vocabulary) says "default"; the tokenizer.json's
+  // ByteLevel regex is GPT-2's, which both names select.
+  EXPECT_EQ((*got)->GetString("tokenizer.ggml.pre").value(), "gpt-2");
+  EXPECT_EQ((*got)->GetInt("deepseek2.nextn_predict_layers").value_or(0), 1);
+  auto model = Model::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::filesystem::remove(path);
+  EXPECT_EQ((*model)->tokenizer().vocab_size(), 1024);
+  EXPECT_EQ((*model)->tokenizer().bos(), 0);
+}
+
+// The shipped demo model (DeepSeek-V3 architecture, SentencePiece BPE tokenizer.model, MTP
+// layer): its GGUF carries the tokenizer (same ids for held-out text), the chat template and the
+// MTP layer, and generates the folder's greedy tokens, with and without MTP speculation.
+TEST(DeepSeekExportTokenizerTest, DemoModelWithSentencePieceAndMtp) {
+  const std::string demo = std::string(FATHOM_DEMO_DIR) + "/fathom-demo-v3";
+  auto ckpt = HfCheckpoint::Open(demo);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  const std::string path = TempPath("demo.gguf");
+  ASSERT_TRUE(ExportDeepSeekToGguf(**ckpt, path, {}).ok());
+  auto gguf = GgufFile::Open(path);
+  ASSERT_TRUE(gguf.ok()) << gguf.status();
+  EXPECT_EQ((*gguf)->GetString("tokenizer.ggml.model").value(), "llama");
+  EXPECT_EQ((*gguf)->GetInt("deepseek2.nextn_predict_layers").value_or(0), 1);
+  auto folder_model = Model::Load(demo);
+  auto gguf_model = Model::Load(path);
+  ASSERT_TRUE(folder_model.ok() && gguf_model.ok()) << gguf_model.status().ToString();
+  std::filesystem::remove(path);
+  const Tokenizer& a = (*folder_model)->tokenizer();
+  const Tokenizer& b = (*gguf_model)->tokenizer();
+  EXPECT_EQ(a.vocab_size(), b.vocab_size());
+  EXPECT_EQ(a.bos(), b.bos());
+  EXPECT_EQ(a.eos(), b.eos());
+  EXPECT_EQ(a.chat_template(), b.chat_template());
+  int lines = 0;
+  std::ifstream held(std::string(FATHOM_DEMO_DIR) + "/golden/heldout_sample.txt");
+  for (std::string line; std::getline(held, line) && lines < 200; ++lines) {
+    auto x = a.Encode(line);
+    auto y = b.Encode(line);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_EQ(*x, *y) << line;
+  }
+  EXPECT_GT(lines, 50);
+  auto prompt = a.Encode("And God said, Let there be light");
+  ASSERT_TRUE(prompt.ok());
+  std::vector<int32_t> want;
+  for (int n_draft : {0, 1, 3}) {
+    const std::shared_ptr<const Model>& m = n_draft == 0 ? *folder_model : *gguf_model;
+    auto s = Session::Create(m, {.n_ctx = 128, .n_threads = 2, .mtp = n_draft > 0});
+    ASSERT_TRUE(s.ok());
+    GenerateOptions g;
+    g.max_tokens = 48;
+    g.sampler.temperature = 0;
+    g.stop_at_eos = false;
+    if (n_draft > 0) {
+      g.speculative = Speculative::kMtp;
+      g.n_draft = n_draft;
+    }
+    auto out = (*s)->Generate(*prompt, g);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    if (n_draft == 0) {
+      want = out->tokens;
+      ASSERT_EQ(want.size(), 48u);
+    } else {
+      EXPECT_EQ(out->tokens, want) << "n_draft " << n_draft;
+      EXPECT_GT(out->speculative.accepted, 0);
+    }
+  }
+}
+
 TEST(DeepSeekExportOptionsTest, Refusals) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/config.json");
   auto ckpt = HfCheckpoint::Open(FixturePath("deepseek/v3-tiny"));
@@ -434,7 +555,7 @@ TEST(DeepSeekExportOptionsTest, Refusals) {
   }
   EXPECT_FALSE(std::filesystem::exists(path));
 
-  // A folder with tokenizer files: the real tokenizer cannot be converted yet.
+  // A folder whose tokenizer.json is not a byte-level BPE.
   std::string dir = TempPath("with_tokenizer");
   std::filesystem::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors"}) {

@@ -322,7 +322,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::Build(const Json& j,
   return p;
 }
 
-absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::string_view pre) {
+absl::StatusOr<std::vector<std::string>> PreTokenizer::GgufPreRegexes(std::string_view pre) {
   std::vector<std::string> regexes;
   if (pre == "deepseek-v3") {
     regexes = {
@@ -366,8 +366,14 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::stri
     return absl::UnimplementedError(absl::StrCat(
         "tokenizer.ggml.pre '", absl::CHexEscape(ToAbslView(pre)), "' is not supported"));
   }
+  return regexes;
+}
+
+absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForGgufPre(std::string_view pre) {
+  absl::StatusOr<std::vector<std::string>> regexes = GgufPreRegexes(pre);
+  if (!regexes.ok()) return regexes.status();
   std::unique_ptr<PreTokenizer> seq(new PreTokenizer());
-  for (const std::string& r : regexes) {
+  for (const std::string& r : *regexes) {
     std::unique_ptr<PreTokenizer> split(new PreTokenizer());
     split->kind_ = Kind::kSplit;
     absl::StatusOr<std::unique_ptr<SplitRegex>> re = SplitRegex::Compile(r);

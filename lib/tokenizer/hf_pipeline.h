@@ -46,6 +46,9 @@ class PreTokenizer {
   // llama.cpp's preset for a GGUF tokenizer.ggml.pre value (byte-level models): the Split
   // regexes of the corresponding Hugging Face tokenizer, then the byte-level mapping.
   static absl::StatusOr<std::unique_ptr<PreTokenizer>> ForGgufPre(std::string_view pre);
+  // The Split regexes of that preset, in order (ICU syntax; a few characters written as
+  // \x{HHHH} escapes).
+  static absl::StatusOr<std::vector<std::string>> GgufPreRegexes(std::string_view pre);
 
   // Splits `pieces` in place. `first_chunk`: the text starts at the beginning of the input
   // (Metaspace's prepend_scheme "first").

@@ -26,59 +26,18 @@
 
 #include "absl/strings/str_format.h"
 #include "format/gguf_writer.h"
-#include "kernels/matmul.h"
 #include "models/deepseek/deepseek_config.h"
 #include "models/deepseek/deepseek_weights.h"
+#include "models/gguf_export_util.h"
 #include "models/hf_weights.h"
 #include "runtime/status_macros.h"
 #include "tensor/quant.h"
+#include "tokenizer/gguf_vocab_export.h"
 
 namespace fathom::internal {
 namespace {
 
 constexpr char kArch[] = "deepseek2.";
-
-// llama.cpp's llama_ftype (general.file_type) of a file whose weight matrices are mostly `t`;
-// also the list of export types.
-absl::StatusOr<uint32_t> FileType(DType t) {
-  switch (t) {
-    case DType::kF32:
-      return 0;  // ALL_F32
-    case DType::kF16:
-      return 1;
-    case DType::kQ4_0:
-      return 2;
-    case DType::kQ4_1:
-      return 3;
-    case DType::kQ8_0:
-      return 7;
-    case DType::kQ5_0:
-      return 8;
-    case DType::kQ5_1:
-      return 9;
-    case DType::kQ2_K:
-      return 10;
-    case DType::kQ3_K:
-      return 11;  // Q3_K_S
-    case DType::kQ4_K:
-      return 14;  // Q4_K_S
-    case DType::kQ5_K:
-      return 16;  // Q5_K_S
-    case DType::kQ6_K:
-      return 18;
-    case DType::kIQ4_NL:
-      return 25;
-    case DType::kIQ4_XS:
-      return 30;
-    case DType::kBF16:
-      return 32;
-    default:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "GGUF export: weight type %s is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
-          "Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL, IQ4_XS are)",
-          Traits(t).name));
-  }
-}
 
 // GGUF deepseek2 cannot say everything config.json can; refuse what would change the model.
 absl::Status CheckExpressible(const DeepSeekConfig& c) {
@@ -224,78 +183,15 @@ void WriteSyntheticVocab(const DeepSeekConfig& c, GgufWriter& g) {
   g.SetBool("fathom.synthetic_vocab", true);
 }
 
-// Adds tensors to a GgufWriter: float32 vectors, and weight matrices converted row by row
-// (dequantized with any FP8 block scales, then quantized) to the export type.
-class TensorSink {
- public:
-  TensorSink(GgufWriter& g, DType weight_type) : g_(g), weight_type_(weight_type) {}
-
-  absl::Status Vector(const std::string& name, const float* v, int64_t n) {
-    return g_.AddTensor(name, DType::kF32, {n}, v, static_cast<uint64_t>(n) * sizeof(float));
-  }
-  // A [rows, cols] matrix as ggml {cols, rows}; `keep_f32` ignores the export type.
-  absl::Status Matrix(const std::string& name, const WeightMatrix& w, bool keep_f32 = false) {
-    return Write(name, {w}, /*transpose=*/false, /*stacked=*/false, keep_f32);
-  }
-  // Equal-shaped matrices as one ggml {cols, rows, count} tensor, or {rows, cols, count} with
-  // every matrix transposed.
-  absl::Status Stack(const std::string& name, const std::vector<WeightMatrix>& ws,
-                     bool transpose = false) {
-    return Write(name, ws, transpose, /*stacked=*/true, /*keep_f32=*/false);
-  }
-
- private:
-  absl::Status Write(const std::string& name, const std::vector<WeightMatrix>& ws, bool transpose,
-                     bool stacked, bool keep_f32);
-
-  GgufWriter& g_;
-  DType weight_type_;
-};
-
-absl::Status TensorSink::Write(const std::string& name, const std::vector<WeightMatrix>& ws,
-                               bool transpose, bool stacked, bool keep_f32) {
-  if (ws.empty()) return absl::InternalError("GGUF export: no matrices for " + name);
-  const int64_t rows = ws[0].rows, cols = ws[0].cols;
-  const int64_t out_rows = transpose ? cols : rows, row_len = transpose ? rows : cols;
-  DType type = keep_f32 ? DType::kF32 : weight_type_;
-  if (row_len % Traits(type).block_size != 0) type = DType::kF16;  // as llama.cpp falls back
-  FATHOM_ASSIGN_OR_RETURN(const uint64_t row_bytes, RowBytes(type, row_len));
-  std::vector<uint8_t> data(row_bytes * out_rows * ws.size());
-  std::vector<float> whole(transpose ? rows * cols : 0), row(row_len);
-  uint8_t* dst = data.data();
-  for (const WeightMatrix& w : ws) {
-    if (w.rows != rows || w.cols != cols) {
-      return absl::InternalError("GGUF export: stacked matrices differ in shape for " + name);
-    }
-    for (int64_t r = 0; transpose && r < rows; ++r) DequantizeRow(w, r, &whole[r * cols]);
-    for (int64_t r = 0; r < out_rows; ++r) {
-      if (transpose) {
-        for (int64_t k = 0; k < row_len; ++k) row[k] = whole[k * cols + r];
-      } else {
-        DequantizeRow(w, r, row.data());
-      }
-      absl::Status s = Quantize(type, row.data(), dst, row_len);
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("GGUF export: tensor '%s' row %d: %s", name, r, s.message()));
-      }
-      dst += row_bytes;
-    }
-  }
-  std::vector<int64_t> dims = {row_len, out_rows};
-  if (stacked) dims.push_back(static_cast<int64_t>(ws.size()));
-  return g_.AddTensor(name, type, dims, data.data(), data.size());
-}
-
 absl::Status WriteMlp(const std::string& p, const std::string& suffix, const MlpWeights& m,
-                      TensorSink& out) {
+                      GgufTensorSink& out) {
   FATHOM_RETURN_IF_ERROR(out.Matrix(p + "ffn_gate" + suffix + ".weight", m.gate));
   FATHOM_RETURN_IF_ERROR(out.Matrix(p + "ffn_up" + suffix + ".weight", m.up));
   return out.Matrix(p + "ffn_down" + suffix + ".weight", m.down);
 }
 
 absl::Status WriteBlock(const DeepSeekConfig& c, const BlockWeights& b, int64_t il,
-                        TensorSink& out) {
+                        GgufTensorSink& out) {
   const std::string p = absl::StrFormat("blk.%d.", il);
   FATHOM_RETURN_IF_ERROR(out.Vector(p + "attn_norm.weight", b.attn_norm, c.hidden_size));
   const MlaWeights& a = b.attn;
@@ -343,13 +239,7 @@ std::string FolderName(std::string folder) {
 
 absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& out_path,
                                   const ExportOptions& opts) {
-  FATHOM_ASSIGN_OR_RETURN(const uint32_t file_type, FileType(opts.weight_type));
-  if (ckpt.HasTokenizerFiles()) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "GGUF export: '%s' has tokenizer files; converting tokenizer.json / tokenizer.model to "
-        "GGUF is not supported yet",
-        ckpt.folder()));
-  }
+  FATHOM_ASSIGN_OR_RETURN(const uint32_t file_type, GgufFileType(opts.weight_type));
   FATHOM_ASSIGN_OR_RETURN(const DeepSeekConfig c, DeepSeekConfig::FromHfConfig(ckpt.config()));
   FATHOM_RETURN_IF_ERROR(CheckExpressible(c));
   HfWeights src(ckpt);
@@ -359,8 +249,16 @@ absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& o
 
   GgufWriter g;
   WriteMetadata(c, n_mtp, file_type, FolderName(ckpt.folder()), g);
-  WriteSyntheticVocab(c, g);
-  TensorSink out(g, opts.weight_type);
+  if (ckpt.HasTokenizerFiles()) {
+    absl::StatusOr<GgufVocabSummary> v =
+        WriteHfTokenizerToGguf(ckpt.folder(), c.vocab_size, /*prefer_sentencepiece=*/false, g);
+    if (!v.ok()) {
+      return absl::Status(v.status().code(), "tokenizer: " + std::string(v.status().message()));
+    }
+  } else {
+    WriteSyntheticVocab(c, g);
+  }
+  GgufTensorSink out(g, opts.weight_type);
   const int64_t d = c.hidden_size;
   FATHOM_RETURN_IF_ERROR(out.Matrix("token_embd.weight", w.embed));
   for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
@@ -385,7 +283,7 @@ absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& o
   }
   FATHOM_RETURN_IF_ERROR(out.Vector("output_norm.weight", w.norm, d));
   if (!c.tie_word_embeddings) FATHOM_RETURN_IF_ERROR(out.Matrix("output.weight", w.lm_head));
-  return g.WriteFile(out_path);
+  return WriteGgufFile(g, out_path);
 }
 
 }  // namespace fathom::internal

@@ -26,9 +26,10 @@ struct ExportOptions {
 
 // Reads and validates `ckpt` exactly as DeepSeekModel::LoadHf does (config, every tensor's
 // shape, FP8 block scales), dequantizes FP8 weights with their `_scale_inv` blocks and writes
-// the GGUF to `out_path`. A folder without tokenizer files gets a synthetic gpt2 vocabulary of
-// vocab_size tokens (marked `fathom.synthetic_vocab = true`); converting a real tokenizer is not
-// supported yet (Unimplemented). The whole file is assembled in memory before it is written.
+// the GGUF to `out_path`, the weight matrices converted while the file is written
+// (models/gguf_export_util.h). The tokenizer (tokenizer.json or tokenizer.model) is written as
+// llama.cpp's converter writes it (tokenizer/gguf_vocab_export.h); a folder without tokenizer
+// files gets a synthetic gpt2 vocabulary of vocab_size tokens (`fathom.synthetic_vocab = true`).
 absl::Status ExportDeepSeekToGguf(const HfCheckpoint& ckpt, const std::string& out_path,
                                   const ExportOptions& opts);
 
