@@ -59,7 +59,7 @@ inline int32_t LoadI32(const void* p) {
 struct alignas(64) PanelQ4K {
   __m512i q[64];
   __m512i sc[8];  // int32 sub-block scale per row
-  __m512i mn[8];  // int16 pairs (min, min) per row, for bsums pairs
+  __m512i mn[4];  // int16 pairs (min[2i], min[2i + 1]) per row
   __m512 d, dmin;
 };
 struct alignas(64) PanelQ6K {
@@ -113,7 +113,7 @@ FATHOM_QGEMM_VNNI inline __m512i Ints(const int32_t v[kPanelRows]) {
 
 FATHOM_QGEMM_VNNI void PackQ4K(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ4K* p) {
   __m512i codes[4][kPanelRows];
-  int32_t sc[8][kPanelRows], mn[8][kPanelRows];
+  int32_t sc[8][kPanelRows], mn[4][kPanelRows];
   alignas(32) uint16_t d[kPanelRows], dmin[kPanelRows];
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int r = 0; r < kPanelRows; ++r) {
@@ -128,16 +128,18 @@ FATHOM_QGEMM_VNNI void PackQ4K(const uint8_t* const rows[kPanelRows], int64_t un
       uint8_t s, m;
       ti::ScaleMinK4(j, b.scales, &s, &m);
       sc[j][r] = s;
-      mn[j][r] = static_cast<int32_t>(m) | (static_cast<int32_t>(m) << 16);
+      if (j % 2 == 0) {
+        mn[j / 2][r] = m;
+      } else {
+        mn[j / 2][r] |= static_cast<int32_t>(m) << 16;
+      }
     }
     d[r] = b.d;
     dmin[r] = b.dmin;
   }
   StoreTransposed(codes, p->q);
-  for (int j = 0; j < 8; ++j) {
-    p->sc[j] = Ints(sc[j]);
-    p->mn[j] = Ints(mn[j]);
-  }
+  for (int j = 0; j < 8; ++j) p->sc[j] = Ints(sc[j]);
+  for (int i = 0; i < 4; ++i) p->mn[i] = Ints(mn[i]);
   p->d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d)));
   p->dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(dmin)));
 }
@@ -212,9 +214,11 @@ FATHOM_QGEMM_VNNI void PackQ8(const uint8_t* const rows[kPanelRows], int64_t uni
 
 FATHOM_QGEMM_VNNI inline __m512i Bcast(const int8_t* p) { return _mm512_set1_epi32(LoadI32(p)); }
 
+// bs[t][4 * u + i]: token t's sums over sub-blocks 2i and 2i + 1 of unit u, as an int16 pair.
 template <int NT>
 FATHOM_QGEMM_VNNI void TileQ4K(const PanelQ4K* panel, int64_t units, const uint8_t* const x[],
-                               float* y, int64_t y_stride, __mmask16 rmask) {
+                               const int32_t* const bs[], float* y, int64_t y_stride,
+                               __mmask16 rmask) {
   __m512 sum[NT];
   for (auto& s : sum) s = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
@@ -238,8 +242,8 @@ FATHOM_QGEMM_VNNI void TileQ4K(const PanelQ4K* panel, int64_t units, const uint8
     }
     for (int t = 0; t < NT; ++t) {
       __m512i msum = _mm512_setzero_si512();
-      for (int j = 0; j < 8; ++j) {
-        msum = _mm512_dpwssd_epi32(msum, p.mn[j], _mm512_set1_epi32(LoadI32(xb[t]->bsums + 2 * j)));
+      for (int i = 0; i < 4; ++i) {
+        msum = _mm512_dpwssd_epi32(msum, p.mn[i], _mm512_set1_epi32(bs[t][4 * u + i]));
       }
       const __m512 xd = _mm512_set1_ps(xb[t]->d);
       const __m512 d = _mm512_mul_ps(xd, p.d);
@@ -405,10 +409,26 @@ FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, TileFn tile) {
   }
 
 FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
+  // Each token's Q8_K bsums summed per 32-element sub-block and paired, once per call.
+  thread_local std::vector<uint8_t> bs_buf;
+  const int64_t units = a.cols / kQK_K;
+  int32_t* bs = Scratch<int32_t>(bs_buf, static_cast<size_t>(4 * units * a.n_tokens));
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xq + t * a.xq_stride);
+    for (int64_t u = 0; u < units; ++u) {
+      for (int i = 0; i < 4; ++i) {
+        const int16_t* q = xb[u].bsums + 4 * i;  // sub-blocks 2i, 2i + 1: bsums 4i .. 4i + 3
+        const auto lo = static_cast<uint16_t>(q[0] + q[1]), hi = static_cast<uint16_t>(q[2] + q[3]);
+        bs[(t * units + u) * 4 + i] = static_cast<int32_t>(lo | (static_cast<uint32_t>(hi) << 16));
+      }
+    }
+  }
   RunPanels<PanelQ4K>(a, PackQ4K,
-                      [&](const PanelQ4K* p, int64_t units, int nt, const uint8_t* const* x,
-                          int64_t, float* y, __mmask16 m) {
-#define FATHOM_CALL(N) TileQ4K<N>(p, units, x, y, a.y_stride, m)
+                      [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x,
+                          int64_t t0, float* y, __mmask16 m) {
+                        const int32_t* tb[kTileTokens];
+                        for (int t = 0; t < nt; ++t) tb[t] = bs + (t0 + t) * units_ * 4;
+#define FATHOM_CALL(N) TileQ4K<N>(p, units_, x, tb, y, a.y_stride, m)
                         FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
 #undef FATHOM_CALL
                       });
