@@ -109,10 +109,14 @@ void BM_QGemm(benchmark::State& state, DType type, QDotIsa isa) {
 
 #define FATHOM_QGEMM_BENCH(T)                                                    \
   BENCHMARK_CAPTURE(BM_QGemm, T##_avx2, DType::k##T, QDotIsa::kAvx2)             \
+      ->Arg(2)                                                                   \
+      ->Arg(4)                                                                   \
       ->Arg(64)                                                                  \
       ->ArgName("tokens")                                                        \
       ->Unit(benchmark::kMillisecond);                                           \
   BENCHMARK_CAPTURE(BM_QGemm, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni) \
+      ->Arg(2)                                                                   \
+      ->Arg(4)                                                                   \
       ->Arg(64)                                                                  \
       ->ArgName("tokens")                                                        \
       ->Unit(benchmark::kMillisecond)

@@ -1,7 +1,8 @@
 // Tests of the batched integer products (lib/kernels/qgemm): every version (scalar, AVX2,
 // AVX-512 VNNI tiles) returns for every row and token exactly QDotRef's float, for random and
 // extreme blocks, shapes that are not multiples of the tiles and 1..70 tokens; MatMul's int8 mode
-// gives each token of a batch exactly its one-token result.
+// gives each token of a batch exactly its one-token result; the fast activation quantizers write
+// the reference quantizers' bytes.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -9,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/matmul.h"
+#include "kernels/qact.h"
 #include "kernels/qdot.h"
 #include "kernels/qgemm.h"
 #include "runtime/thread_pool.h"
@@ -160,6 +162,49 @@ TEST(QGemmTest, EveryTokenCount) {
     const std::vector<uint8_t> xq = Activations(act, 70, cols, 6, false, &stride);
     for (int64_t n = 1; n <= 70; ++n) {
       ExpectMatchesReference(type, w, rows, cols, xq, stride, n, "tokens");
+    }
+  }
+}
+
+TEST(QGemmTest, FastActivationQuantizersWriteTheReferenceBytes) {
+  std::mt19937 rng(17);
+  for (DType act : {DType::kQ8_0, DType::kQ8_K}) {
+    const int64_t n = 1024;
+    for (int pattern = 0; pattern < 8; ++pattern) {
+      for (int rep = 0; rep < 20; ++rep) {
+        std::vector<float> x(n);
+        std::normal_distribution<float> dist(0.0f, pattern == 1 ? 1e-30f : 1.0f + rep);
+        for (int64_t i = 0; i < n; ++i) {
+          switch (pattern) {
+            case 0:
+            case 1:
+              x[i] = dist(rng);
+              break;
+            case 2:  // small integers: many products land exactly on .5 ties
+              x[i] = static_cast<float>(static_cast<int>(rng() % 255) - 127) * 0.5f;
+              break;
+            case 3:  // ties of the largest magnitude with both signs
+              x[i] = rng() % 3 == 0 ? (rng() % 2 ? 4.0f : -4.0f) : dist(rng);
+              break;
+            case 4:  // zero blocks, negative zeros
+              x[i] = (i / 256) % 2 ? 0.0f : -0.0f;
+              break;
+            case 5:  // one outlier per block
+              x[i] = i % 97 == 0 ? 1e4f : dist(rng) * 1e-3f;
+              break;
+            case 6:  // values k / 127 so that x * id hits half-integers
+              x[i] = static_cast<float>(static_cast<int>(rng() % 509) - 254) / 254.0f;
+              break;
+            default:  // subnormals and large values mixed
+              x[i] = rng() % 2 ? 1e-39f * static_cast<float>(rng() % 100) : dist(rng) * 1e6f;
+              break;
+          }
+        }
+        std::vector<uint8_t> want(*RowBytes(act, n)), got(want.size(), 0xAB);
+        QuantizeActivations(act, x.data(), n, want.data());
+        QuantizeActivationsFast(act, x.data(), n, got.data());
+        ASSERT_EQ(want, got) << Traits(act).name << " pattern " << pattern << " rep " << rep;
+      }
     }
   }
 }

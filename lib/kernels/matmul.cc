@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/dequant_simd.h"
+#include "kernels/qact.h"
 #include "kernels/qdot.h"
 #include "kernels/qgemm.h"
 #include "tensor/quant.h"
@@ -144,13 +145,16 @@ std::atomic<MatMulMode>& ModeFlag() {
   return mode;
 }
 
-// Int8 path: activations quantized once (every token). Up to kQGemmMinTokens tokens, each weight
-// row is streamed once and dotted with every token's quantized activations while it is in L1
-// (single-row kernels, lib/kernels/qdot); larger batches (prefill) take the batched kernels
-// (lib/kernels/qgemm), which decode each weight super-block once for many tokens. Both give for
-// every token exactly QDotRef's result, so a token's output does not depend on the batch around
-// it: a speculative-decoding verify batch gives exactly the logits of one-token decode steps.
-constexpr int64_t kQGemmMinTokens = 4;
+// Int8 path: activations quantized once (every token; lib/kernels/qact, the reference
+// quantizers' bytes). Below kQGemmMinTokens tokens, each weight row is streamed once and dotted
+// with every token's quantized activations while it is in L1 (single-row kernels,
+// lib/kernels/qdot); larger batches (prefill, speculative verify batches) take the batched kernels
+// (lib/kernels/qgemm), which decode each weight super-block once for many tokens (at 2 tokens the
+// two measured equal, both bound by streaming the weights; at 4 the batched kernels are 1.3-1.9x
+// faster: bench/matmul_bench BM_QGemm). Both give every token exactly QDotRef's result, so a
+// token's output does not depend on the batch around it: a speculative-decoding verify batch gives
+// exactly the logits of one-token decode steps.
+constexpr int64_t kQGemmMinTokens = 3;
 
 bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                 ThreadPool& pool) {
@@ -166,12 +170,12 @@ bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* 
   if (n_tokens >= 4) {
     pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+        QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq_data + t * act_row);
       }
     });
   } else {
     for (int64_t t = 0; t < n_tokens; ++t) {
-      QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+      QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq_data + t * act_row);
     }
   }
   if (n_tokens >= kQGemmMinTokens && QGemmSupported(w.type, w.cols)) {
