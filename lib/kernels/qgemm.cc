@@ -454,8 +454,14 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
   for (int64_t t = 0; t < a.n_tokens; ++t) {
     const auto* xb = reinterpret_cast<const BlockQ8_0*>(a.xq + t * a.xq_stride);
     for (int64_t b = 0; b < blocks; ++b) {
-      int32_t s = 0;
-      for (int i = 0; i < kQK; ++i) s += xb[b].qs[i];
+      // Sum of the 32 codes: sad of (code + 128) against zero, less 32 * 128.
+      const __m256i q = _mm256_xor_si256(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[b].qs)), _mm256_set1_epi8(-128));
+      const __m256i sad = _mm256_sad_epu8(q, _mm256_setzero_si256());
+      const __m128i s2 =
+          _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+      const int32_t s =
+          static_cast<int32_t>(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - kQK * 128;
       info[t * blocks + b] = {HalfToFloat(xb[b].d), offset * s};
     }
   }
