@@ -224,11 +224,11 @@ TEST(QGemmTest, Unsupported) {
 
 TEST(QGemmTest, MatMulBatchesEqualOneTokenProducts) {
   // The int8 MatMul for a batch gives each token exactly its one-token result (and QDotRef's),
-  // whether the pool splits rows (many rows) or tokens (few rows).
+  // whether the pool splits rows (150 rows: 10 panels) or tokens (few rows).
   ThreadPool pool(2);
   SetMatMulMode(MatMulMode::kInt8);
   for (DType type : kTypes) {
-    for (int64_t rows : {3, 70}) {
+    for (int64_t rows : {3, 70, 150}) {
       const int64_t cols = 512;
       const Matrix m = RandomWeights(type, rows, cols, 9);
       WeightMatrix w;
