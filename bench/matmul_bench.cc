@@ -1,13 +1,15 @@
 // Matrix-vector (decode) and matrix-matrix (prefill) throughput of MatMul for each weight type,
 // reported as weight bytes streamed per second and multiply-adds per second, in both MatMul modes
 // (mode 0: exact f32 path, mode 1: int8 path) so the two are compared in one run; and the single-
-// row integer dot kernels (scalar reference, AVX2, AVX-512 VNNI).
+// row integer dot kernels (scalar reference, AVX2, AVX-512 VNNI) and the batched integer kernels
+// (lib/kernels/qgemm) per version.
 #include <random>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "kernels/matmul.h"
 #include "kernels/qdot.h"
+#include "kernels/qgemm.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -52,20 +54,77 @@ void BM_MatMul(benchmark::State& state, DType type) {
                          benchmark::Counter::kIsRate);
 }
 
-#define FATHOM_MATMUL_BENCH(T)                  \
+// Float types: 1 and 64 tokens; types with integer kernels also 512 tokens (a pp512 prefill
+// batch), where the int8 mode takes the batched kernels (lib/kernels/qgemm).
+#define FATHOM_MATMUL_BENCH(T, TOKENS)          \
   BENCHMARK_CAPTURE(BM_MatMul, T, DType::k##T)  \
-      ->ArgsProduct({{1, 64}, {1, 2}, {0, 1}})  \
+      ->ArgsProduct({TOKENS, {1, 2}, {0, 1}})   \
       ->ArgNames({"tokens", "threads", "int8"}) \
       ->UseRealTime()                           \
       ->Unit(benchmark::kMillisecond)
 
-FATHOM_MATMUL_BENCH(F32);
-FATHOM_MATMUL_BENCH(F16);
-FATHOM_MATMUL_BENCH(BF16);
-FATHOM_MATMUL_BENCH(Q8_0);
-FATHOM_MATMUL_BENCH(Q4_0);
-FATHOM_MATMUL_BENCH(Q4_K);
-FATHOM_MATMUL_BENCH(Q6_K);
+#define FATHOM_FLOAT_TOKENS \
+  { 1, 64 }
+#define FATHOM_INT8_TOKENS \
+  { 1, 64, 512 }
+FATHOM_MATMUL_BENCH(F32, FATHOM_FLOAT_TOKENS);
+FATHOM_MATMUL_BENCH(F16, FATHOM_FLOAT_TOKENS);
+FATHOM_MATMUL_BENCH(BF16, FATHOM_FLOAT_TOKENS);
+FATHOM_MATMUL_BENCH(Q8_0, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(Q4_0, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(Q4_K, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(Q6_K, FATHOM_INT8_TOKENS);
+
+// The batched integer kernel alone, single-threaded, per version (scalar reference per row and
+// token, AVX2 single-row kernel per row and token, AVX-512 VNNI tiles), on activations quantized
+// beforehand: 8960 x 1536 weights, 64 tokens.
+void BM_QGemm(benchmark::State& state, DType type, QDotIsa isa) {
+  const int64_t rows = 8960, cols = 1536, n_tokens = state.range(0);
+  QuantizedMatrix m = MakeMatrix(type, rows, cols);
+  const DType act = QDotActivationType(type);
+  const uint64_t act_row = *RowBytes(act, cols);
+  std::vector<float> x(cols);
+  std::vector<uint8_t> xq(act_row * n_tokens);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (float& v : x) v = dist(rng);
+    QuantizeActivations(act, x.data(), cols, xq.data() + t * act_row);
+  }
+  std::vector<float> y(rows * n_tokens);
+  if (!QGemm(isa, type, m.w.data, m.w.row_bytes, rows, cols, xq.data(), act_row, n_tokens, y.data(),
+             rows)) {
+    state.SkipWithError("kernel not available on this CPU");
+    return;
+  }
+  for (auto _ : state) {
+    QGemm(isa, type, m.w.data, m.w.row_bytes, rows, cols, xq.data(), act_row, n_tokens, y.data(),
+          rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] =
+      benchmark::Counter(static_cast<double>(rows * cols * n_tokens) * state.iterations() / 1e9,
+                         benchmark::Counter::kIsRate);
+}
+
+#define FATHOM_QGEMM_BENCH(T)                                                    \
+  BENCHMARK_CAPTURE(BM_QGemm, T##_avx2, DType::k##T, QDotIsa::kAvx2)             \
+      ->Arg(2)                                                                   \
+      ->Arg(4)                                                                   \
+      ->Arg(64)                                                                  \
+      ->ArgName("tokens")                                                        \
+      ->Unit(benchmark::kMillisecond);                                           \
+  BENCHMARK_CAPTURE(BM_QGemm, T##_avx512vnni, DType::k##T, QDotIsa::kAvx512Vnni) \
+      ->Arg(2)                                                                   \
+      ->Arg(4)                                                                   \
+      ->Arg(64)                                                                  \
+      ->ArgName("tokens")                                                        \
+      ->Unit(benchmark::kMillisecond)
+
+FATHOM_QGEMM_BENCH(Q8_0);
+FATHOM_QGEMM_BENCH(Q4_0);
+FATHOM_QGEMM_BENCH(Q4_K);
+FATHOM_QGEMM_BENCH(Q6_K);
 
 // One 1536-wide row dotted with quantized activations, per kernel version (rows cycle through a
 // 8960-row matrix, so this measures the kernel on data streamed from memory as in decode).

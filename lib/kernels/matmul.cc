@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "kernels/dequant_simd.h"
+#include "kernels/qact.h"
 #include "kernels/qdot.h"
+#include "kernels/qgemm.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -143,20 +145,20 @@ std::atomic<MatMulMode>& ModeFlag() {
   return mode;
 }
 
-// Batches up to this size take the int8 path. Larger batches (prefill) keep the float path: its
-// 4x2 register tiles dequantize each row once for all tokens, while the int8 kernels redo the
-// per-block scale work for every token and measured 2-3x slower at 64 tokens
-// (docs/PERFORMANCE.md); batched int8 tiles are future work. Up to 4 tokens still take the int8
-// path: a token's int8 result does not depend on the batch around it, so a speculative-decoding
-// verify batch (1 + up to 3 drafts) gives exactly the logits of one-token decode steps, and greedy
-// output with speculation stays identical to plain greedy on quantized models.
-constexpr int64_t kInt8MaxTokens = kMatMulInt8MaxTokens;
+// Int8 path: activations quantized once (every token; lib/kernels/qact, the reference
+// quantizers' bytes). Below kQGemmMinTokens tokens, each weight row is streamed once and dotted
+// with every token's quantized activations while it is in L1 (single-row kernels,
+// lib/kernels/qdot); larger batches (prefill, speculative verify batches) take the batched kernels
+// (lib/kernels/qgemm), which decode each weight super-block once for many tokens (at 2 tokens the
+// two measured equal, both bound by streaming the weights; at 4 the batched kernels are 1.3-1.9x
+// faster: bench/matmul_bench BM_QGemm). Both give every token exactly QDotRef's result, so a
+// token's output does not depend on the batch around it: a speculative-decoding verify batch gives
+// exactly the logits of one-token decode steps.
+constexpr int64_t kQGemmMinTokens = 3;
 
-// Int8 path: activations quantized once (every token), each weight row streamed once and dotted
-// with all tokens' quantized activations while it is in L1.
 bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                 ThreadPool& pool) {
-  if (w.block_scale != nullptr || n_tokens > kInt8MaxTokens) return false;
+  if (w.block_scale != nullptr || n_tokens > kMatMulInt8MaxTokens) return false;
   const QDotFn dot = GetBestQDot(w.type);
   const DType act = QDotActivationType(w.type);
   if (dot == nullptr || w.cols % Traits(act).block_size != 0) return false;
@@ -168,13 +170,32 @@ bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* 
   if (n_tokens >= 4) {
     pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+        QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq_data + t * act_row);
       }
     });
   } else {
     for (int64_t t = 0; t < n_tokens; ++t) {
-      QuantizeActivations(act, x + t * w.cols, w.cols, xq_data + t * act_row);
+      QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq_data + t * act_row);
     }
+  }
+  if (n_tokens >= kQGemmMinTokens && QGemmSupported(w.type, w.cols)) {
+    const QDotIsa isa = BestQGemmIsa();
+    constexpr int64_t kPanel = 16;  // QGemm's rows per panel: split rows on panel boundaries
+    const int64_t panels = (w.rows + kPanel - 1) / kPanel;
+    if (panels >= 4 * pool.n_threads() || n_tokens < 2 * pool.n_threads()) {
+      pool.ParallelFor(panels, 1, [&](int64_t begin, int64_t end, int) {
+        const int64_t r0 = begin * kPanel, r1 = std::min(end * kPanel, w.rows);
+        (void)QGemm(isa, w.type, w.row(r0), w.row_bytes, r1 - r0, w.cols, xq_data, act_row,
+                    n_tokens, y + r0, w.rows);
+      });
+    } else {
+      // Few rows, many tokens: split the tokens.
+      pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {
+        (void)QGemm(isa, w.type, w.data, w.row_bytes, w.rows, w.cols, xq_data + begin * act_row,
+                    act_row, end - begin, y + begin * w.rows, w.rows);
+      });
+    }
+    return true;
   }
   const int64_t grain = 16;
   pool.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {

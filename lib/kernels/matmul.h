@@ -30,17 +30,18 @@ struct WeightMatrix {
 inline constexpr int64_t kScaleBlock = 128;
 
 // How MatMul multiplies quantized weights (Q8_0, Q4_0, Q4_K, Q6_K):
-// - kInt8 (default): for single-token products (decode), as llama.cpp does, the activations are
-//   rounded once per call to Q8_0 / Q8_K blocks and each packed weight row is dotted with them in
-//   integer arithmetic (lib/kernels/qdot); batches still take the float path (faster for now);
+// - kInt8 (default): as llama.cpp does, each token's activations are rounded once per call to
+//   Q8_0 / Q8_K blocks and the packed weight rows are dotted with them in integer arithmetic
+//   (single tokens: lib/kernels/qdot; batches: lib/kernels/qgemm); every token's result is
+//   bit-identical to a one-token product, whatever the batch;
 // - kExact: each weight row is dequantized to float32 and dotted with the float activations
 //   (no activation rounding; what the float64 reference tests compare against).
 // Process-wide; the initial value comes from the environment variable FATHOM_MATMUL ("exact" or
 // "int8"). Other weight types always take the float path.
 enum class MatMulMode { kInt8, kExact };
-// In kInt8 mode, products of at most this many tokens take the integer kernels, each token's
-// result bit-identical to a one-token product (see matmul.cc); larger batches the f32 tiles.
-inline constexpr int64_t kMatMulInt8MaxTokens = 4;
+// In kInt8 mode, products of at most this many tokens take the integer kernels (now every batch
+// size; the limit is kept for callers and tests that ask whether a batch is on the int8 path).
+inline constexpr int64_t kMatMulInt8MaxTokens = INT64_MAX;
 void SetMatMulMode(MatMulMode mode);
 MatMulMode GetMatMulMode();
 

@@ -1,0 +1,531 @@
+// Batched int8 weight x activation products (see qgemm.h). The AVX-512 VNNI version works on
+// panels of 16 weight rows: each 256-element super-block of the 16 rows is unpacked once into 64
+// vectors of 16 rows x 4 code bytes (a 16x16 dword transpose of the rows' unpacked codes) plus
+// per-row scale vectors, then every tile of up to 8 tokens runs vpdpbusd(acc[t], codes,
+// broadcast(4 activation bytes of token t)), so a row lives in one 32-bit lane and no horizontal
+// sums are needed. Sub-block sums are scaled in integers, and the float steps follow qdot.h
+// exactly, lane by lane. Compiled without FP contraction (CMakeLists.txt: -ffp-contract=off).
+#include "kernels/qgemm.h"
+
+// GCC 12's AVX-512 intrinsics initialise their "undefined" operands from themselves, which its
+// -Wuninitialized reports at every use (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "tensor/blocks.h"
+
+namespace fathom {
+namespace {
+
+namespace ti = tensor_internal;
+using ti::BlockQ4_0;
+using ti::BlockQ4_K;
+using ti::BlockQ6_K;
+using ti::BlockQ8_0;
+using ti::BlockQ8_K;
+using ti::HalfToFloat;
+using ti::kQK;
+using ti::kQK_K;
+
+#define FATHOM_QGEMM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
+
+constexpr int kPanelRows = 16;               // rows per panel: one per 32-bit lane of a zmm
+constexpr int kTileTokens = 8;               // tokens per register tile
+constexpr int kBlocksPerUnit = kQK_K / kQK;  // Q8_0 / Q4_0 blocks per 256-element unit
+
+bool CpuHasVnni() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
+inline int32_t LoadI32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// ---- panels: one 256-element unit of 16 rows, decoded ------------------------------------------
+
+// q[k] lane r = code bytes k*4 .. k*4+3 of row r (unsigned, as vpdpbusd's first operand wants).
+struct alignas(64) PanelQ4K {
+  __m512i q[64];
+  __m512i sc[8];  // int32 sub-block scale per row
+  __m512i mn[4];  // int16 pairs (min[2i], min[2i + 1]) per row
+  __m512 d, dmin;
+};
+struct alignas(64) PanelQ6K {
+  __m512i q[64];
+  __m512i sc[16];   // int32 sub-block scale per row
+  __m512i bias[8];  // int16 pairs (-32 * sc[2i], -32 * sc[2i + 1]) per row
+  __m512 d;
+};
+struct alignas(64) PanelQ8 {  // Q8_0 (codes + 128) and Q4_0 (codes 0..15)
+  __m512i q[64];
+  __m512 d[kBlocksPerUnit];
+};
+
+// In place: r[i] lane j <- r[j] lane i (16x16 dwords).
+FATHOM_QGEMM_VNNI inline void Transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + c], 128-bit lane L: column 4L + c of rows 4i .. 4i+3.
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88);
+    const __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+    const __m512i w0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88);
+    const __m512i w1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_i32x4(v0, w0, 0x88);
+    r[8 + c] = _mm512_shuffle_i32x4(v0, w0, 0xDD);
+    r[4 + c] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
+  }
+}
+
+// codes[g][r]: elements 64g .. 64g+63 of row r -> q[16g + c].
+FATHOM_QGEMM_VNNI inline void StoreTransposed(__m512i codes[4][kPanelRows], __m512i* q) {
+  for (int g = 0; g < 4; ++g) {
+    Transpose16(codes[g]);
+    for (int c = 0; c < 16; ++c) q[16 * g + c] = codes[g][c];
+  }
+}
+
+FATHOM_QGEMM_VNNI inline __m512i Ints(const int32_t v[kPanelRows]) {
+  return _mm512_loadu_si512(static_cast<const void*>(v));
+}
+
+FATHOM_QGEMM_VNNI void PackQ4K(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ4K* p) {
+  __m512i codes[4][kPanelRows];
+  int32_t sc[8][kPanelRows], mn[4][kPanelRows];
+  alignas(32) uint16_t d[kPanelRows], dmin[kPanelRows];
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int r = 0; r < kPanelRows; ++r) {
+    const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(rows[r])[unit];
+    for (int g = 0; g < 4; ++g) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
+      const __m512i both =
+          _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+      codes[g][r] = _mm512_and_si512(both, m4);
+    }
+    for (int j = 0; j < 8; ++j) {
+      uint8_t s, m;
+      ti::ScaleMinK4(j, b.scales, &s, &m);
+      sc[j][r] = s;
+      if (j % 2 == 0) {
+        mn[j / 2][r] = m;
+      } else {
+        mn[j / 2][r] |= static_cast<int32_t>(m) << 16;
+      }
+    }
+    d[r] = b.d;
+    dmin[r] = b.dmin;
+  }
+  StoreTransposed(codes, p->q);
+  for (int j = 0; j < 8; ++j) p->sc[j] = Ints(sc[j]);
+  for (int i = 0; i < 4; ++i) p->mn[i] = Ints(mn[i]);
+  p->d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d)));
+  p->dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(dmin)));
+}
+
+FATHOM_QGEMM_VNNI void PackQ6K(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ6K* p) {
+  __m512i codes[4][kPanelRows];
+  int32_t sc[16][kPanelRows], bias[8][kPanelRows];
+  alignas(32) uint16_t d[kPanelRows];
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
+  // 16-bit lane shifts: low 256 bits by the first count, high 256 bits by the second.
+  const __m512i shl_42 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+  const __m512i shr_02 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  for (int r = 0; r < kPanelRows; ++r) {
+    const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(rows[r])[unit];
+    for (int h = 0; h < 2; ++h) {
+      const __m512i l = _mm512_loadu_si512(static_cast<const void*>(b.ql + 64 * h));
+      const __m512i qh = _mm512_broadcast_i64x4(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+      // Elements 128h + 0..63: low nibbles of ql, qh bits 0-1 (first 32) or 2-3 (next 32).
+      codes[2 * h][r] = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                        _mm512_and_si512(_mm512_sllv_epi16(qh, shl_42), m2));
+      // Elements 128h + 64..127: high nibbles, qh bits 4-5 or 6-7.
+      codes[2 * h + 1][r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                            _mm512_and_si512(_mm512_srlv_epi16(qh, shr_02), m2));
+    }
+    for (int k = 0; k < 16; ++k) sc[k][r] = b.scales[k];
+    for (int i = 0; i < 8; ++i) {
+      const auto lo = static_cast<uint16_t>(static_cast<int16_t>(-32 * b.scales[2 * i]));
+      const auto hi = static_cast<uint16_t>(static_cast<int16_t>(-32 * b.scales[2 * i + 1]));
+      bias[i][r] = static_cast<int32_t>(lo | (static_cast<uint32_t>(hi) << 16));
+    }
+    d[r] = b.d;
+  }
+  StoreTransposed(codes, p->q);
+  for (int k = 0; k < 16; ++k) p->sc[k] = Ints(sc[k]);
+  for (int i = 0; i < 8; ++i) p->bias[i] = Ints(bias[i]);
+  p->d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d)));
+}
+
+template <bool kQ4>
+FATHOM_QGEMM_VNNI void PackQ8(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ8* p) {
+  __m512i codes[4][kPanelRows];
+  alignas(32) uint16_t d[kBlocksPerUnit][kPanelRows];
+  for (int r = 0; r < kPanelRows; ++r) {
+    for (int g = 0; g < 4; ++g) {
+      __m256i half[2];
+      for (int k = 0; k < 2; ++k) {
+        const int64_t blk = unit * kBlocksPerUnit + 2 * g + k;
+        if (kQ4) {
+          const BlockQ4_0& b = reinterpret_cast<const BlockQ4_0*>(rows[r])[blk];
+          const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+          const __m128i m4 = _mm_set1_epi8(0x0F);
+          half[k] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+          d[2 * g + k][r] = b.d;
+        } else {
+          const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(rows[r])[blk];
+          half[k] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)),
+                                     _mm256_set1_epi8(static_cast<char>(0x80)));
+          d[2 * g + k][r] = b.d;
+        }
+      }
+      codes[g][r] = _mm512_inserti64x4(_mm512_castsi256_si512(half[0]), half[1], 1);
+    }
+  }
+  StoreTransposed(codes, p->q);
+  for (int k = 0; k < kBlocksPerUnit; ++k) {
+    p->d[k] = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d[k])));
+  }
+}
+
+// ---- register tiles: 16 rows x NT tokens over all units ----------------------------------------
+
+FATHOM_QGEMM_VNNI inline __m512i Bcast(const int8_t* p) { return _mm512_set1_epi32(LoadI32(p)); }
+
+// bs[t][4 * u + i]: token t's sums over sub-blocks 2i and 2i + 1 of unit u, as an int16 pair.
+template <int NT>
+FATHOM_QGEMM_VNNI void TileQ4K(const PanelQ4K* panel, int64_t units, const uint8_t* const x[],
+                               const int32_t* const bs[], float* y, int64_t y_stride,
+                               __mmask16 rmask) {
+  __m512 sum[NT];
+  for (auto& s : sum) s = _mm512_setzero_ps();
+  for (int64_t u = 0; u < units; ++u) {
+    const PanelQ4K& p = panel[u];
+    const BlockQ8_K* xb[NT];
+    for (int t = 0; t < NT; ++t) xb[t] = reinterpret_cast<const BlockQ8_K*>(x[t]) + u;
+    __m512i isum[NT];
+    for (auto& s : isum) s = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      __m512i acc[NT];
+      for (auto& a : acc) a = _mm512_setzero_si512();
+      for (int k = 0; k < 8; ++k) {
+        const __m512i w = p.q[8 * j + k];
+        for (int t = 0; t < NT; ++t) {
+          acc[t] = _mm512_dpbusd_epi32(acc[t], w, Bcast(xb[t]->qs + 32 * j + 4 * k));
+        }
+      }
+      for (int t = 0; t < NT; ++t) {
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(acc[t], p.sc[j]));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      __m512i msum = _mm512_setzero_si512();
+      for (int i = 0; i < 4; ++i) {
+        msum = _mm512_dpwssd_epi32(msum, p.mn[i], _mm512_set1_epi32(bs[t][4 * u + i]));
+      }
+      const __m512 xd = _mm512_set1_ps(xb[t]->d);
+      const __m512 d = _mm512_mul_ps(xd, p.d);
+      const __m512 m = _mm512_mul_ps(xd, p.dmin);
+      sum[t] = _mm512_sub_ps(_mm512_add_ps(sum[t], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[t]))),
+                             _mm512_mul_ps(m, _mm512_cvtepi32_ps(msum)));
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * y_stride, rmask, sum[t]);
+}
+
+template <int NT>
+FATHOM_QGEMM_VNNI void TileQ6K(const PanelQ6K* panel, int64_t units, const uint8_t* const x[],
+                               float* y, int64_t y_stride, __mmask16 rmask) {
+  __m512 sum[NT];
+  for (auto& s : sum) s = _mm512_setzero_ps();
+  for (int64_t u = 0; u < units; ++u) {
+    const PanelQ6K& p = panel[u];
+    const BlockQ8_K* xb[NT];
+    for (int t = 0; t < NT; ++t) xb[t] = reinterpret_cast<const BlockQ8_K*>(x[t]) + u;
+    __m512i isum[NT];
+    for (auto& s : isum) s = _mm512_setzero_si512();
+    for (int j = 0; j < 16; ++j) {
+      __m512i acc[NT];
+      for (auto& a : acc) a = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        const __m512i w = p.q[4 * j + k];
+        for (int t = 0; t < NT; ++t) {
+          acc[t] = _mm512_dpbusd_epi32(acc[t], w, Bcast(xb[t]->qs + 16 * j + 4 * k));
+        }
+      }
+      for (int t = 0; t < NT; ++t) {
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(acc[t], p.sc[j]));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      for (int i = 0; i < 8; ++i) {
+        isum[t] = _mm512_dpwssd_epi32(isum[t], p.bias[i],
+                                      _mm512_set1_epi32(LoadI32(xb[t]->bsums + 2 * i)));
+      }
+      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xb[t]->d), p.d);
+      sum[t] = _mm512_add_ps(sum[t], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[t])));
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * y_stride, rmask, sum[t]);
+}
+
+// Per token and Q8_0 activation block: the float scale and the integer correction for the
+// weights' code offset (Q8_0 codes are stored + 128, Q4_0 codes are 0..15 for values - 8).
+struct ActBlockInfo {
+  float d;
+  int32_t corr;
+};
+
+template <int NT>
+FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t units, const uint8_t* const x[],
+                              const ActBlockInfo* const info[], float* y, int64_t y_stride,
+                              __mmask16 rmask) {
+  __m512 acc4[4][NT];
+  for (auto& a : acc4)
+    for (auto& s : a) s = _mm512_setzero_ps();
+  for (int64_t u = 0; u < units; ++u) {
+    const PanelQ8& p = panel[u];
+    for (int blk = 0; blk < kBlocksPerUnit; ++blk) {
+      const int64_t b = u * kBlocksPerUnit + blk;
+      __m512i acc[NT];
+      for (auto& a : acc) a = _mm512_setzero_si512();
+      for (int k = 0; k < 8; ++k) {
+        const __m512i w = p.q[8 * blk + k];
+        for (int t = 0; t < NT; ++t) {
+          const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(x[t]) + b;
+          acc[t] = _mm512_dpbusd_epi32(acc[t], w, Bcast(xb->qs + 4 * k));
+        }
+      }
+      for (int t = 0; t < NT; ++t) {
+        const ActBlockInfo& a = info[t][b];
+        const __m512i isum = _mm512_add_epi32(acc[t], _mm512_set1_epi32(a.corr));
+        const __m512 d = _mm512_mul_ps(p.d[blk], _mm512_set1_ps(a.d));
+        acc4[blk % 4][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), d, acc4[blk % 4][t]);
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    const __m512 s =
+        _mm512_add_ps(_mm512_add_ps(acc4[0][t], acc4[1][t]), _mm512_add_ps(acc4[2][t], acc4[3][t]));
+    _mm512_mask_storeu_ps(y + t * y_stride, rmask, s);
+  }
+}
+
+// ---- drivers -----------------------------------------------------------------------------------
+
+// Thread-local scratch, grown once and reused (no allocation per call once warm).
+template <typename T>
+T* Scratch(std::vector<uint8_t>& buf, size_t count) {
+  const size_t bytes = count * sizeof(T) + 64;
+  if (buf.size() < bytes) buf.resize(bytes);
+  const auto addr = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((addr + 63) & ~static_cast<uintptr_t>(63));
+}
+
+struct Args {
+  const uint8_t* w;
+  uint64_t row_bytes;
+  int64_t rows, cols;
+  const uint8_t* xq;
+  uint64_t xq_stride;
+  int64_t n_tokens;
+  float* y;
+  int64_t y_stride;
+};
+
+// Calls tile(nt, x[], token0, y_panel, rmask) for the tiles of up to 8 tokens after packing
+// each 16-row panel with pack(rows[], unit, panel).
+template <typename Panel, typename PackFn, typename TileFn>
+FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, TileFn tile) {
+  thread_local std::vector<uint8_t> panel_buf;
+  const int64_t units = a.cols / kQK_K;
+  Panel* panel = Scratch<Panel>(panel_buf, static_cast<size_t>(units));
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kPanelRows) {
+    const int n_rows = static_cast<int>(std::min<int64_t>(kPanelRows, a.rows - r0));
+    const uint8_t* rows[kPanelRows];
+    for (int r = 0; r < kPanelRows; ++r) {
+      rows[r] = a.w + static_cast<uint64_t>(r0 + std::min(r, n_rows - 1)) * a.row_bytes;
+    }
+    for (int64_t u = 0; u < units; ++u) pack(rows, u, &panel[u]);
+    const __mmask16 rmask = static_cast<__mmask16>((1u << n_rows) - 1);
+    for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTileTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, a.n_tokens - t0));
+      const uint8_t* x[kTileTokens];
+      for (int t = 0; t < nt; ++t) x[t] = a.xq + static_cast<uint64_t>(t0 + t) * a.xq_stride;
+      tile(panel, units, nt, x, t0, a.y + t0 * a.y_stride + r0, rmask);
+    }
+  }
+}
+
+// Dispatches a runtime token count 1..8 to the template instance.
+#define FATHOM_QGEMM_DISPATCH(NT_VAR, CALL) \
+  switch (NT_VAR) {                         \
+    case 1:                                 \
+      CALL(1);                              \
+      break;                                \
+    case 2:                                 \
+      CALL(2);                              \
+      break;                                \
+    case 3:                                 \
+      CALL(3);                              \
+      break;                                \
+    case 4:                                 \
+      CALL(4);                              \
+      break;                                \
+    case 5:                                 \
+      CALL(5);                              \
+      break;                                \
+    case 6:                                 \
+      CALL(6);                              \
+      break;                                \
+    case 7:                                 \
+      CALL(7);                              \
+      break;                                \
+    default:                                \
+      CALL(8);                              \
+      break;                                \
+  }
+
+FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
+  // Each token's Q8_K bsums summed per 32-element sub-block and paired, once per call.
+  thread_local std::vector<uint8_t> bs_buf;
+  const int64_t units = a.cols / kQK_K;
+  int32_t* bs = Scratch<int32_t>(bs_buf, static_cast<size_t>(4 * units * a.n_tokens));
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xq + t * a.xq_stride);
+    for (int64_t u = 0; u < units; ++u) {
+      for (int i = 0; i < 4; ++i) {
+        const int16_t* q = xb[u].bsums + 4 * i;  // sub-blocks 2i, 2i + 1: bsums 4i .. 4i + 3
+        const auto lo = static_cast<uint16_t>(q[0] + q[1]), hi = static_cast<uint16_t>(q[2] + q[3]);
+        bs[(t * units + u) * 4 + i] = static_cast<int32_t>(lo | (static_cast<uint32_t>(hi) << 16));
+      }
+    }
+  }
+  RunPanels<PanelQ4K>(a, PackQ4K,
+                      [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x,
+                          int64_t t0, float* y, __mmask16 m) {
+                        const int32_t* tb[kTileTokens];
+                        for (int t = 0; t < nt; ++t) tb[t] = bs + (t0 + t) * units_ * 4;
+#define FATHOM_CALL(N) TileQ4K<N>(p, units_, x, tb, y, a.y_stride, m)
+                        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+#undef FATHOM_CALL
+                      });
+}
+
+FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
+  RunPanels<PanelQ6K>(a, PackQ6K,
+                      [&](const PanelQ6K* p, int64_t units, int nt, const uint8_t* const* x,
+                          int64_t, float* y, __mmask16 m) {
+#define FATHOM_CALL(N) TileQ6K<N>(p, units, x, y, a.y_stride, m)
+                        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+#undef FATHOM_CALL
+                      });
+}
+
+template <bool kQ4>
+FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
+  // Activation block scales and code-offset corrections, once per call for all tokens.
+  thread_local std::vector<uint8_t> info_buf;
+  const int64_t blocks = a.cols / kQK;
+  ActBlockInfo* info = Scratch<ActBlockInfo>(info_buf, static_cast<size_t>(blocks * a.n_tokens));
+  const int32_t offset = kQ4 ? -8 : -128;
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const auto* xb = reinterpret_cast<const BlockQ8_0*>(a.xq + t * a.xq_stride);
+    for (int64_t b = 0; b < blocks; ++b) {
+      // Sum of the 32 codes: sad of (code + 128) against zero, less 32 * 128.
+      const __m256i q = _mm256_xor_si256(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[b].qs)), _mm256_set1_epi8(-128));
+      const __m256i sad = _mm256_sad_epu8(q, _mm256_setzero_si256());
+      const __m128i s2 =
+          _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+      const int32_t s =
+          static_cast<int32_t>(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - kQK * 128;
+      info[t * blocks + b] = {HalfToFloat(xb[b].d), offset * s};
+    }
+  }
+  RunPanels<PanelQ8>(a, PackQ8<kQ4>,
+                     [&](const PanelQ8* p, int64_t units, int nt, const uint8_t* const* x,
+                         int64_t t0, float* y, __mmask16 m) {
+                       const ActBlockInfo* ti[kTileTokens];
+                       for (int t = 0; t < nt; ++t) ti[t] = info + (t0 + t) * blocks;
+#define FATHOM_CALL(N) TileQ8<N>(p, units, x, ti, y, a.y_stride, m)
+                       FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+#undef FATHOM_CALL
+                     });
+}
+
+}  // namespace
+
+bool QGemmSupported(DType weight_type, int64_t cols) {
+  switch (weight_type) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_K:
+    case DType::kQ6_K:
+      return cols > 0 && cols % kQK_K == 0;
+    default:
+      return false;
+  }
+}
+
+QDotIsa BestQGemmIsa() { return CpuHasVnni() ? QDotIsa::kAvx512Vnni : QDotIsa::kAvx2; }
+
+bool QGemm(QDotIsa isa, DType weight_type, const uint8_t* w, uint64_t row_bytes, int64_t rows,
+           int64_t cols, const uint8_t* xq, uint64_t xq_stride, int64_t n_tokens, float* y,
+           int64_t y_stride) {
+  if (!QGemmSupported(weight_type, cols)) return false;
+  if (isa == QDotIsa::kAvx512Vnni && !CpuHasVnni()) return false;
+  if (rows <= 0 || n_tokens <= 0) return true;
+  if (isa != QDotIsa::kAvx512Vnni) {
+    const QDotFn dot = GetQDot(weight_type, isa);
+    if (dot == nullptr) return false;
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = w + static_cast<uint64_t>(r) * row_bytes;
+      for (int64_t t = 0; t < n_tokens; ++t)
+        y[t * y_stride + r] = dot(row, xq + t * xq_stride, cols);
+    }
+    return true;
+  }
+  const Args a{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride};
+  switch (weight_type) {
+    case DType::kQ4_K:
+      QGemmQ4K(a);
+      break;
+    case DType::kQ6_K:
+      QGemmQ6K(a);
+      break;
+    case DType::kQ8_0:
+      QGemmQ8<false>(a);
+      break;
+    case DType::kQ4_0:
+      QGemmQ8<true>(a);
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+}  // namespace fathom
