@@ -1,5 +1,8 @@
 // Integer weight x activation dot products (see qdot.h for the exact arithmetic every version
 // follows): scalar references, AVX2 (maddubs) and AVX-512 VNNI (vpdpbusd, 256-bit) versions.
+// Q4_K and Q6_K use maddubs + madd in both (the sub-block scale fits the 16-bit multiply, where
+// vpdpbusd would need a 32-bit multiply after it); their "VNNI" versions are the same code
+// compiled for AVX-512VL, which gives the compiler 32 vector registers.
 // Compiled without FP contraction so the scalar float steps are the same in every version.
 #include "kernels/qdot.h"
 
@@ -222,18 +225,6 @@ FATHOM_VNNI float DotQ4_0Vnni(const void* w, const void* x, int64_t n) {
   return DotBlocks32<BlockQ4_0, LoadQ4_0, MulS8Vnni>(w, x, n);
 }
 
-// Unsigned codes (u8) x int8 activations, 32 pairs -> 8 int32 sums, each times `scale`
-// (the same integer for all 8, or per 128-bit lane).
-inline __m256i MulU8ScaledAvx2(__m256i u, __m256i x, __m256i scale16) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), scale16);
-}
-FATHOM_VNNI inline __m256i MulU8ScaledVnni(__m256i u, __m256i x, __m256i scale16) {
-  // scale16 holds 16-bit copies of the scale; as 32-bit lanes the upper half is the same value,
-  // so take the low 16 bits of each 32-bit lane.
-  const __m256i scale32 = _mm256_srai_epi32(_mm256_slli_epi32(scale16, 16), 16);
-  return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, x), scale32);
-}
-
 // Q4_K's twelve scale bytes unpacked into the 8 sub-block scales (bytes 0-7) and the 8 mins
 // (bytes 8-15), all 6-bit (the same values as ScaleMinK4, with 32-bit word operations).
 inline __m128i Q4KScalesMins(const uint8_t* packed) {
@@ -310,7 +301,7 @@ inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
 }
 
 float DotQ4_KAvx2(const void* w, const void* x, int64_t n) { return DotQ4_KSimd(w, x, n); }
-FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {
+FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {  // see the top
   return DotQ4_KSimd(w, x, n);
 }
 
@@ -437,12 +428,7 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
 
 QDotIsa BestQDotIsa() { return CpuHasVnni() ? QDotIsa::kAvx512Vnni : QDotIsa::kAvx2; }
 
-QDotFn GetBestQDot(DType weight_type) {
-  // Q4_K's VNNI version needs a 32-bit multiply per sub-block and measured slower than AVX2's
-  // maddubs + madd (bench/matmul_bench BM_QDot), so Q4_K keeps the AVX2 kernel.
-  if (weight_type == DType::kQ4_K) return GetQDot(weight_type, QDotIsa::kAvx2);
-  return GetQDot(weight_type, BestQDotIsa());
-}
+QDotFn GetBestQDot(DType weight_type) { return GetQDot(weight_type, BestQDotIsa()); }
 
 const char* QDotIsaName(QDotIsa isa) {
   switch (isa) {
