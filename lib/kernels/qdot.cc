@@ -178,9 +178,11 @@ inline __m256i LoadQ4_0(const BlockQ4_0& b) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Q8_0 / Q4_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block.
+// Q8_0 / Q4_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block. Always inlined
+// into its callers, so that `Mul` is inlined in the caller's target (the VNNI versions' vpdpbusd
+// cannot be inlined into a function compiled without AVX-512).
 template <typename WBlock, __m256i (*LoadW)(const WBlock&), __m256i (*Mul)(__m256i, __m256i)>
-inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
+__attribute__((always_inline)) inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
   const auto* wb = static_cast<const WBlock*>(w);
   const auto* xb = static_cast<const BlockQ8_0*>(xq);
   const int64_t nb = n / kQK;
