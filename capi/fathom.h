@@ -102,7 +102,8 @@ typedef struct fathom_model_params {
  * sizes of released layouts are accepted. */
 FATHOM_API fathom_status fathom_model_params_init(fathom_model_params* params, size_t struct_size);
 #define fathom_model_default_params(params) fathom_model_params_init((params), sizeof(*(params)))
-/* Loads a GGUF file (memory-mapped). params may be NULL (defaults). On success *out_model owns
+/* Loads a GGUF file (memory-mapped, or copied into huge pages: docs/C_API.md) or a Hugging Face
+ * folder. params may be NULL (defaults). On success *out_model owns
  * the model; on failure it is set to NULL. */
 FATHOM_API fathom_status fathom_model_load(const char* path, const fathom_model_params* params,
                                            fathom_model** out_model);

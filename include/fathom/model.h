@@ -46,7 +46,7 @@ struct ModelInfo {
 
 class Model {
  public:
-  // Loads a GGUF file (memory-mapped).
+  // Loads a GGUF file (see ModelLoadOptions::placement) or a Hugging Face folder.
   static Result<std::shared_ptr<const Model>> Load(const std::string& path,
                                                    const ModelLoadOptions& options = {});
   ~Model();
