@@ -37,10 +37,13 @@ for t in "${tsan_tests[@]}"; do
   "build-tsan/tests/$t" --gtest_brief=1
 done
 
+echo "== ${SECONDS}s gone by before the fuzz stage"
 fuzz_seconds=${FATHOM_FUZZ_SECONDS:-20}
-# CI has 90 minutes: the fuzz stage (one more full build, with clang) starts only when at most
-# FATHOM_FUZZ_START_BEFORE seconds (default 45 minutes) have gone by, and says so when it skips.
-fuzz_start_before=${FATHOM_FUZZ_START_BEFORE:-2700}
+# CI has 90 minutes: the fuzz stage (one more full build with clang, ~15 minutes on 2 cores, then
+# 8 x FATHOM_FUZZ_SECONDS) starts only when at most FATHOM_FUZZ_START_BEFORE seconds (default 60
+# minutes) have gone by, and says so when it skips. (The stages before it took ~46 minutes in CI
+# on 2026-11-22, when a 45-minute limit skipped the fuzzers.)
+fuzz_start_before=${FATHOM_FUZZ_START_BEFORE:-3600}
 if [ "$fuzz_seconds" != 0 ] && [ "$SECONDS" -gt "$fuzz_start_before" ]; then
   echo "== fuzzers SKIPPED: ${SECONDS}s have gone by (limit ${fuzz_start_before}s for starting them)"
   fuzz_seconds=0
