@@ -158,7 +158,7 @@ constexpr int64_t kQGemmMinTokens = 3;
 
 bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                 ThreadPool& pool) {
-  if (w.block_scale != nullptr || n_tokens > kMatMulInt8MaxTokens) return false;
+  if (w.block_scale != nullptr) return false;
   const QDotFn dot = GetBestQDot(w.type);
   const DType act = QDotActivationType(w.type);
   if (dot == nullptr || w.cols % Traits(act).block_size != 0) return false;

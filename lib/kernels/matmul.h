@@ -39,9 +39,6 @@ inline constexpr int64_t kScaleBlock = 128;
 // Process-wide; the initial value comes from the environment variable FATHOM_MATMUL ("exact" or
 // "int8"). Other weight types always take the float path.
 enum class MatMulMode { kInt8, kExact };
-// In kInt8 mode, products of at most this many tokens take the integer kernels (now every batch
-// size; the limit is kept for callers and tests that ask whether a batch is on the int8 path).
-inline constexpr int64_t kMatMulInt8MaxTokens = INT64_MAX;
 void SetMatMulMode(MatMulMode mode);
 MatMulMode GetMatMulMode();
 
