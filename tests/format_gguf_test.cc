@@ -18,6 +18,7 @@
 #include "format/mapped_file.h"
 #include "gtest/gtest.h"
 #include "support/fixtures.h"
+#include "support/gguf_value_equal.h"
 
 namespace fathom {
 namespace {
@@ -127,27 +128,6 @@ uint64_t Checksum(const uint8_t* p, uint64_t n) {
   uint64_t h = 1469598103934665603ull;
   for (uint64_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
   return h;
-}
-
-bool SameValue(const GgufValue& a, const GgufValue& b) {
-  if (a.type != b.type || a.value.index() != b.value.index()) return false;
-  if (const auto* x = std::get_if<GgufArray>(&a.value)) {
-    const auto& y = std::get<GgufArray>(b.value);
-    if (x->element_type != y.element_type || x->values.size() != y.values.size()) return false;
-    for (size_t i = 0; i < x->values.size(); ++i) {
-      if (!SameValue(x->values[i], y.values[i])) return false;
-    }
-    return true;
-  }
-  if (const auto* x = std::get_if<double>(&a.value)) {
-    const double y = std::get<double>(b.value);
-    return std::memcmp(x, &y, sizeof(double)) == 0;
-  }
-  if (const auto* x = std::get_if<std::string>(&a.value))
-    return *x == std::get<std::string>(b.value);
-  if (const auto* x = std::get_if<uint64_t>(&a.value)) return *x == std::get<uint64_t>(b.value);
-  if (const auto* x = std::get_if<int64_t>(&a.value)) return *x == std::get<int64_t>(b.value);
-  return std::get<bool>(a.value) == std::get<bool>(b.value);
 }
 
 GgufValue V(GgufType t, std::variant<uint64_t, int64_t, double, bool, std::string, GgufArray> v) {
@@ -422,7 +402,7 @@ TEST(GgufWriter, RoundTripsEveryValueTypeAndTensors) {
   for (const auto& [k, v] : extra) {
     const GgufValue* got = f.Find(k);
     ASSERT_NE(got, nullptr) << k;
-    EXPECT_TRUE(SameValue(*got, v)) << k;
+    EXPECT_TRUE(testing::SameGgufValue(*got, v)) << k;
   }
 
   ASSERT_EQ(f.tensor_infos().size(), 5u);

@@ -27,6 +27,7 @@
 #include "nlohmann/json.hpp"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/gguf_value_equal.h"
 #include "support/hf_folder_writer.h"
 #include "tensor/dtype.h"
 
@@ -186,23 +187,6 @@ nlohmann::json Llama3TinyConfig() {
           {"torch_dtype", "float32"}};
 }
 
-bool SameValue(const GgufValue& a, const GgufValue& b) {
-  if (a.type != b.type || a.value.index() != b.value.index()) return false;
-  if (const auto* x = std::get_if<GgufArray>(&a.value)) {
-    const auto& y = std::get<GgufArray>(b.value);
-    if (x->element_type != y.element_type || x->values.size() != y.values.size()) return false;
-    for (size_t i = 0; i < x->values.size(); ++i) {
-      if (!SameValue(x->values[i], y.values[i])) return false;
-    }
-    return true;
-  }
-  if (const auto* x = std::get_if<uint64_t>(&a.value)) return *x == std::get<uint64_t>(b.value);
-  if (const auto* x = std::get_if<int64_t>(&a.value)) return *x == std::get<int64_t>(b.value);
-  if (const auto* x = std::get_if<double>(&a.value)) return *x == std::get<double>(b.value);
-  if (const auto* x = std::get_if<bool>(&a.value)) return *x == std::get<bool>(b.value);
-  return std::get<std::string>(a.value) == std::get<std::string>(b.value);
-}
-
 // Every key of llama.cpp's file has the same type and value in ours, except `differ` (checked by
 // the caller); ours adds only general.type.
 void ExpectSameMetadata(const GgufFile& want, const GgufFile& got,
@@ -211,7 +195,7 @@ void ExpectSameMetadata(const GgufFile& want, const GgufFile& got,
     if (std::find(differ.begin(), differ.end(), kv.key) != differ.end()) continue;
     const GgufValue* v = got.Find(kv.key);
     ASSERT_NE(v, nullptr) << "missing key " << kv.key;
-    EXPECT_TRUE(SameValue(kv.value, *v)) << kv.key;
+    EXPECT_TRUE(testing::SameGgufValue(kv.value, *v)) << kv.key;
   }
   for (const GgufKeyValue& kv : got.metadata()) {
     if (want.Find(kv.key) == nullptr) {
