@@ -2,13 +2,15 @@
 // AVX-512 VNNI tiles) returns for every row and token exactly QDotRef's float, for random and
 // extreme blocks, shapes that are not multiples of the tiles and 1..70 tokens; MatMul's int8 mode
 // gives each token of a batch exactly its one-token result; the fast activation quantizers write
-// the reference quantizers' bytes.
+// the reference quantizers' bytes. The interleaved weight layout keeps every byte (rows read
+// back exactly) and its products are the same bits as the row layout's.
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/qact.h"
 #include "kernels/qdot.h"
@@ -256,6 +258,127 @@ TEST(QGemmTest, MatMulBatchesEqualOneTokenProducts) {
           }
         }
       }
+    }
+  }
+}
+
+// ---- the interleaved layout (lib/kernels/interleave.h) ----------------------------------------
+
+TEST(InterleaveTest, SupportedShapes) {
+  for (DType type : kTypes) {
+    EXPECT_TRUE(InterleaveSupported(type, 16, 256));
+    EXPECT_TRUE(InterleaveSupported(type, 4096, 8960 / 256 * 256));
+    EXPECT_FALSE(InterleaveSupported(type, 17, 256)) << "rows must be a multiple of 16";
+    EXPECT_FALSE(InterleaveSupported(type, 16, 288)) << "cols must be a multiple of 256";
+    EXPECT_FALSE(InterleaveSupported(type, 0, 256));
+    EXPECT_EQ(InterleavedUnitBytes(type), 16 * *RowBytes(type, 256));
+  }
+  EXPECT_FALSE(InterleaveSupported(DType::kF32, 16, 256));
+  EXPECT_FALSE(InterleaveSupported(DType::kQ5_K, 16, 256));
+  EXPECT_EQ(InterleavedUnitBytes(DType::kF16), 0u);
+}
+
+TEST(InterleaveTest, RowsReadBackExactly) {
+  for (DType type : kTypes) {
+    const int64_t rows = 48, cols = 768;
+    const Matrix m = ExtremeWeights(type, rows, cols, 21);
+    std::vector<uint8_t> inter = m.data;
+    InterleaveRows(type, inter.data(), rows, cols);
+    EXPECT_NE(inter, m.data) << "the layout changed nothing";
+    std::vector<uint8_t> row(m.row_bytes);
+    for (int64_t r = 0; r < rows; ++r) {
+      ExtractInterleavedRow(type, inter.data(), r, cols, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), m.data.data() + r * m.row_bytes, m.row_bytes))
+          << Traits(type).name << " row " << r;
+    }
+  }
+}
+
+TEST(InterleaveTest, ProductsEqualReferenceBitForBit) {
+  if (!CpuHas(QDotIsa::kAvx512Vnni)) GTEST_SKIP() << "the interleaved kernels need AVX-512 VNNI";
+  uint32_t seed = 100;
+  for (DType type : kTypes) {
+    const DType act = QDotActivationType(type);
+    for (bool extreme : {false, true}) {
+      const int64_t rows = 32, cols = 512;
+      const Matrix w = extreme ? ExtremeWeights(type, rows, cols, ++seed)
+                               : RandomWeights(type, rows, cols, ++seed);
+      std::vector<uint8_t> inter = w.data;
+      InterleaveRows(type, inter.data(), rows, cols);
+      uint64_t stride = 0;
+      const std::vector<uint8_t> xq = Activations(act, 19, cols, ++seed, extreme, &stride);
+      for (int64_t n : {1, 2, 3, 8, 9, 19}) {
+        const int64_t y_stride = rows + 3;
+        std::vector<float> y(n * y_stride, -7.0f);
+        ASSERT_TRUE(QGemmInterleaved(type, inter.data(), rows, cols, xq.data(), stride, n,
+                                     y.data(), y_stride));
+        for (int64_t t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < y_stride; ++r) {
+            const float got = y[t * y_stride + r];
+            if (r >= rows) {
+              ASSERT_EQ(got, -7.0f) << "wrote outside the rows";
+              continue;
+            }
+            const float want =
+                QDotRef(type, w.data.data() + r * w.row_bytes, xq.data() + t * stride, cols);
+            ASSERT_EQ(Bits(got), Bits(want)) << Traits(type).name << (extreme ? " extreme" : "")
+                                             << " n=" << n << " r=" << r << " t=" << t;
+          }
+        }
+      }
+    }
+  }
+  // Shapes the layout does not take are refused without writing.
+  float y = -7.0f;
+  std::vector<uint8_t> w(*RowBytes(DType::kQ4_K, 256) * 17), xq(*RowBytes(DType::kQ8_K, 256));
+  EXPECT_FALSE(QGemmInterleaved(DType::kQ4_K, w.data(), 17, 256, xq.data(), xq.size(), 1, &y, 17));
+  EXPECT_EQ(y, -7.0f);
+}
+
+TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
+  // A matrix rewritten by InterleaveWeightMatrix gives MatMul the row layout's bits (int8 mode,
+  // 1 token and batches, rows or tokens split) and DequantizeRow the same floats (exact mode too).
+  ThreadPool pool(2);
+  for (DType type : kTypes) {
+    for (int64_t rows : {16, 160}) {
+      const int64_t cols = 512;
+      const Matrix m = RandomWeights(type, rows, cols, 31);
+      WeightMatrix plain;
+      plain.type = type;
+      plain.rows = rows;
+      plain.cols = cols;
+      plain.row_bytes = m.row_bytes;
+      plain.data = m.data.data();
+      std::vector<uint8_t> bytes = m.data;
+      WeightMatrix inter = plain;
+      inter.data = bytes.data();
+      const bool done = InterleaveWeightMatrix(inter, bytes.data());
+      EXPECT_EQ(done, CpuHas(QDotIsa::kAvx512Vnni));
+      EXPECT_EQ(inter.interleaved, done);
+      EXPECT_FALSE(InterleaveWeightMatrix(inter, bytes.data())) << "interleaved twice";
+      std::vector<float> a(cols), b(cols);
+      for (int64_t r = 0; r < rows; r += 7) {
+        DequantizeRow(plain, r, a.data());
+        DequantizeRow(inter, r, b.data());
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), cols * sizeof(float))) << "row " << r;
+      }
+      for (MatMulMode mode : {MatMulMode::kInt8, MatMulMode::kExact}) {
+        SetMatMulMode(mode);
+        for (int64_t n_tokens : {1, 2, 5, 33}) {
+          std::mt19937 rng(static_cast<uint32_t>(n_tokens));
+          std::normal_distribution<float> dist(0.0f, 1.0f);
+          std::vector<float> x(n_tokens * cols);
+          for (float& v : x) v = dist(rng);
+          std::vector<float> y0(n_tokens * rows), y1(n_tokens * rows);
+          MatMul(plain, x.data(), n_tokens, y0.data(), pool);
+          MatMul(inter, x.data(), n_tokens, y1.data(), pool);
+          for (size_t i = 0; i < y0.size(); ++i) {
+            ASSERT_EQ(Bits(y0[i]), Bits(y1[i])) << Traits(type).name << " rows=" << rows
+                                                << " n=" << n_tokens << " at " << i;
+          }
+        }
+      }
+      SetMatMulMode(MatMulMode::kInt8);
     }
   }
 }

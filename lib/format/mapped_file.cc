@@ -66,6 +66,12 @@ const uint8_t* CopyToHugePages(int fd, uint64_t size, size_t* mapped_bytes, absl
 
 }  // namespace
 
+bool MappedFile::SetWritable(bool writable) {
+  if (copy_bytes_ == 0) return false;
+  return ::mprotect(const_cast<uint8_t*>(data_), copy_bytes_,
+                    writable ? PROT_READ | PROT_WRITE : PROT_READ) == 0;
+}
+
 absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path,
                                                              MapMode mode) {
   int fd;

@@ -38,6 +38,10 @@ class MappedFile {
   const std::string& path() const { return path_; }
   // Whether the bytes are a private huge-page copy (MapMode::kHugePageCopy took effect).
   bool huge_page_copy() const { return copy_bytes_ != 0; }
+  // For a huge-page copy: makes the bytes writable (true) or read-only again (false), so that a
+  // loader can rewrite tensors in place (the interleaved weight layout). Returns false, changing
+  // nothing, for a file mapping or a wrapped buffer, or if the kernel refuses.
+  bool SetWritable(bool writable);
 
  private:
   MappedFile() = default;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/dequant_simd.h"
+#include "kernels/interleave.h"
 #include "kernels/qact.h"
 #include "kernels/qdot.h"
 #include "kernels/qgemm.h"
@@ -48,10 +49,26 @@ WeightMatrix WeightMatrix::Rows(int64_t first, int64_t count) const {
   return sub;
 }
 
+bool InterleaveWeightMatrix(WeightMatrix& w, uint8_t* data) {
+  if (w.interleaved || w.block_scale != nullptr || data != w.data ||
+      !InterleaveSupported(w.type, w.rows, w.cols) || BestQGemmIsa() != QDotIsa::kAvx512Vnni) {
+    return false;
+  }
+  InterleaveRows(w.type, data, w.rows, w.cols);
+  w.interleaved = true;
+  return true;
+}
+
 void DequantizeRow(const WeightMatrix& w, int64_t r, float* out) {
+  const uint8_t* src = w.row(r);
+  if (w.interleaved) {
+    thread_local std::vector<uint8_t> row;
+    row.resize(w.row_bytes);
+    ExtractInterleavedRow(w.type, w.data, r, w.cols, row.data());
+    src = row.data();
+  }
   // The weight store checked the type and shape at load time, so this cannot fail.
-  if (!DequantizeSimd(w.type, w.row(r), out, w.cols))
-    (void)Dequantize(w.type, w.row(r), out, w.cols);
+  if (!DequantizeSimd(w.type, src, out, w.cols)) (void)Dequantize(w.type, src, out, w.cols);
   if (w.block_scale != nullptr) {
     const float* scales = w.block_scale + ((w.scale_row0 + r) / kScaleBlock) * w.scale_cols;
     for (int64_t c = 0; c < w.cols; ++c) out[c] *= scales[c / kScaleBlock];
@@ -178,6 +195,23 @@ bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* 
       QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq_data + t * act_row);
     }
   }
+  if (w.interleaved) {
+    // 16-row groups: split the groups over the threads, or the tokens when groups are few.
+    const int64_t groups = w.rows / kInterleaveRows;
+    if (groups >= 4 * pool.n_threads() || n_tokens < 2 * pool.n_threads()) {
+      pool.ParallelFor(groups, 1, [&](int64_t begin, int64_t end, int) {
+        (void)QGemmInterleaved(w.type, w.data + begin * kInterleaveRows * w.row_bytes,
+                               (end - begin) * kInterleaveRows, w.cols, xq_data, act_row,
+                               n_tokens, y + begin * kInterleaveRows, w.rows);
+      });
+    } else {
+      pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {
+        (void)QGemmInterleaved(w.type, w.data, w.rows, w.cols, xq_data + begin * act_row, act_row,
+                               end - begin, y + begin * w.rows, w.rows);
+      });
+    }
+    return true;
+  }
   if (n_tokens >= kQGemmMinTokens && QGemmSupported(w.type, w.cols)) {
     const QDotIsa isa = BestQGemmIsa();
     constexpr int64_t kPanel = 16;  // QGemm's rows per panel: split rows on panel boundaries
@@ -244,6 +278,7 @@ void MatMulTransposedSerial(const WeightMatrix& w, const float* x, int64_t x_str
 
 void MatMulRef(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   std::vector<float> scaled(w.cols);
+  std::vector<uint8_t> row_bytes;
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r = 0; r < w.rows; ++r) {
       const float* xt = x + t * w.cols;
@@ -253,7 +288,13 @@ void MatMulRef(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y
         for (int64_t c = 0; c < w.cols; ++c) scaled[c] = xt[c] * scales[c / kScaleBlock];
         xt = scaled.data();
       }
-      y[t * w.rows + r] = DotRef(w.type, w.row(r), xt, w.cols);
+      const uint8_t* row = w.row(r);
+      if (w.interleaved) {
+        row_bytes.resize(w.row_bytes);
+        ExtractInterleavedRow(w.type, w.data, r, w.cols, row_bytes.data());
+        row = row_bytes.data();
+      }
+      y[t * w.rows + r] = DotRef(w.type, row, xt, w.cols);
     }
   }
 }

@@ -21,9 +21,14 @@ struct WeightMatrix {
   const float* block_scale = nullptr;
   int64_t scale_cols = 0;
   int64_t scale_row0 = 0;
+  // Rows regrouped 16 at a time for the integer kernels (lib/kernels/interleave.h), in place:
+  // the matrix has the same size, but row(r) is not row r's bytes (DequantizeRow handles both).
+  bool interleaved = false;
 
+  // Row r's bytes in the row layout (not for interleaved matrices).
   const uint8_t* row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_bytes; }
-  // Rows [first, first + count) as a matrix of their own.
+  // Rows [first, first + count) as a matrix of their own (for interleaved matrices, first and
+  // count must be multiples of 16).
   WeightMatrix Rows(int64_t first, int64_t count) const;
 };
 
@@ -41,6 +46,10 @@ inline constexpr int64_t kScaleBlock = 128;
 enum class MatMulMode { kInt8, kExact };
 void SetMatMulMode(MatMulMode mode);
 MatMulMode GetMatMulMode();
+
+// Rewrites `w` (whose bytes must be writable: `data` is the same memory) into the interleaved
+// layout when the CPU has the kernels for it and the type and shape allow; returns whether it did.
+bool InterleaveWeightMatrix(WeightMatrix& w, uint8_t* data);
 
 // Row r of `w` as float32 (cols values).
 void DequantizeRow(const WeightMatrix& w, int64_t r, float* out);

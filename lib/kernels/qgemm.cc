@@ -19,6 +19,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/interleave.h"
 #include "tensor/blocks.h"
 
 namespace fathom {
@@ -210,6 +211,105 @@ FATHOM_QGEMM_VNNI void PackQ8(const uint8_t* const rows[kPanelRows], int64_t uni
   }
 }
 
+// ---- panels from the interleaved layout (interleave.h): no transposes --------------------------
+
+FATHOM_QGEMM_VNNI inline __m512i Load64(const uint8_t* p) {
+  return _mm512_loadu_si512(static_cast<const void*>(p));
+}
+FATHOM_QGEMM_VNNI inline __m512 Halves(const uint8_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// One 2304-byte unit: d[16], dmin[16], scales dwords [3][16], qs dwords [32][16].
+FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F);
+  const __m512i low2 = _mm512_set1_epi8(0x03);
+  for (int c = 0; c < 32; ++c) {
+    const __m512i v = Load64(unit + 256 + 64 * c);
+    const int g = c / 8, k = c % 8;
+    p->q[16 * g + k] = _mm512_and_si512(v, m4);
+    p->q[16 * g + 8 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+  }
+  // The six-bit scales and mins as in ScaleMinK4, four per dword.
+  const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
+  const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
+  const __m512i s47 = _mm512_or_si512(
+      _mm512_and_si512(u2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
+  const __m512i m47 =
+      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
+                      _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
+  const __m512i byte = _mm512_set1_epi32(0xFF);
+  for (int j = 0; j < 4; ++j) {
+    p->sc[j] = _mm512_and_si512(_mm512_srli_epi32(s03, 8 * j), byte);
+    p->sc[4 + j] = _mm512_and_si512(_mm512_srli_epi32(s47, 8 * j), byte);
+  }
+  // mn[i]: int16 pair (min 2i, min 2i + 1): bytes 2i % 4 and 2i % 4 + 1 of its dword.
+  for (int i = 0; i < 4; ++i) {
+    const __m512i m = i < 2 ? m03 : m47;
+    const __m512i pair = _mm512_srli_epi32(m, 16 * (i % 2));
+    p->mn[i] = _mm512_or_si512(_mm512_and_si512(pair, byte),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
+  }
+  p->d = Halves(unit);
+  p->dmin = Halves(unit + 32);
+}
+
+// One 3360-byte unit: scales dwords [4][16], (ql, ql, qh) dword triples [16][3][16], d[16].
+FATHOM_QGEMM_VNNI void PackQ6KInterleaved(const uint8_t* unit, PanelQ6K* p) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
+  for (int h = 0; h < 2; ++h) {
+    for (int k = 0; k < 8; ++k) {
+      // Elements 128h + 4k (+32, +64, +96): ql dword k and k + 8 of the half, qh dword k.
+      const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
+      const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
+      __m512i* q = p->q + 32 * h;
+      q[k] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
+      q[8 + k] =
+          _mm512_or_si512(_mm512_and_si512(l2, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
+      q[16 + k] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                  _mm512_and_si512(qh, m2));
+      q[24 + k] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
+                                  _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
+    }
+  }
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  for (int w = 0; w < 4; ++w) {
+    const __m512i s = Load64(unit + 64 * w);
+    __m512i sc[4];
+    for (int b = 0; b < 4; ++b) {
+      sc[b] = _mm512_srai_epi32(_mm512_slli_epi32(s, 24 - 8 * b), 24);  // int8 scale 4w + b
+      p->sc[4 * w + b] = sc[b];
+    }
+    for (int i = 0; i < 2; ++i) {  // pairs (-32 * sc[4w + 2i], -32 * sc[4w + 2i + 1])
+      const __m512i lo = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * i], 5));
+      const __m512i hi =
+          _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sc[2 * i + 1], 5));
+      p->bias[2 * w + i] = _mm512_or_si512(_mm512_and_si512(lo, low16), _mm512_slli_epi32(hi, 16));
+    }
+  }
+  p->d = Halves(unit + 3328);
+}
+
+// One unit of eight blocks: d [8][16], then qs dwords [8 blocks x (8 or 4)][16].
+template <bool kQ4>
+FATHOM_QGEMM_VNNI void PackQ8Interleaved(const uint8_t* unit, PanelQ8* p) {
+  for (int b = 0; b < kBlocksPerUnit; ++b) p->d[b] = Halves(unit + 32 * b);
+  const uint8_t* qs = unit + 256;
+  if (kQ4) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int b = 0; b < kBlocksPerUnit; ++b) {
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = Load64(qs + 64 * (4 * b + c));
+        p->q[8 * b + c] = _mm512_and_si512(v, m4);
+        p->q[8 * b + 4 + c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      }
+    }
+  } else {
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int c = 0; c < 64; ++c) p->q[c] = _mm512_xor_si512(Load64(qs + 64 * c), bias);
+  }
+}
+
 // ---- register tiles: 16 rows x NT tokens over all units ----------------------------------------
 
 FATHOM_QGEMM_VNNI inline __m512i Bcast(const int8_t* p) { return _mm512_set1_epi32(LoadI32(p)); }
@@ -333,6 +433,148 @@ FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t units, const uint8_t
   }
 }
 
+// ---- one token on the interleaved layout: codes straight from memory into vpdpbusd -----------
+// Decode reads every weight once per token, so nothing is staged in a panel: each unit's codes
+// are loaded, masked and multiplied in registers, with independent accumulators per sub-block so
+// that the vpdpbusd latency overlaps. The integer sums and float steps are TileQ4K / TileQ6K /
+// TileQ8's for one token (exact integers, the same float operations in the same order).
+
+// Q4_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
+FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
+                                            const uint8_t* x, const int32_t* bs, float* y,
+                                            __mmask16 rmask) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F);
+  const __m512i low2 = _mm512_set1_epi8(0x03), byte = _mm512_set1_epi32(0xFF);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t u = 0; u < units; ++u) {
+    const uint8_t* unit = group + u * 2304;
+    const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
+    const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
+    const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
+    const __m512i s47 =
+        _mm512_or_si512(_mm512_and_si512(u2, m4),
+                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
+    const __m512i m47 =
+        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
+                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
+    __m512i isum = _mm512_setzero_si512();
+    for (int g = 0; g < 4; ++g) {
+      __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+      for (int k = 0; k < 8; ++k) {
+        const __m512i v = Load64(unit + 256 + 64 * (8 * g + k));
+        lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(v, m4), Bcast(xb->qs + 64 * g + 4 * k));
+        hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                                 Bcast(xb->qs + 64 * g + 32 + 4 * k));
+      }
+      // Sub-blocks 2g and 2g + 1: scale bytes (2g) % 4 and (2g) % 4 + 1 of s03 / s47.
+      const __m512i sc = g < 2 ? s03 : s47;
+      const __m512i sc_lo = _mm512_and_si512(_mm512_srli_epi32(sc, 16 * (g % 2)), byte);
+      const __m512i sc_hi = _mm512_and_si512(_mm512_srli_epi32(sc, 16 * (g % 2) + 8), byte);
+      isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(lo, sc_lo));
+      isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(hi, sc_hi));
+    }
+    __m512i msum = _mm512_setzero_si512();
+    for (int i = 0; i < 4; ++i) {
+      const __m512i pair = _mm512_srli_epi32(i < 2 ? m03 : m47, 16 * (i % 2));
+      const __m512i mn = _mm512_or_si512(
+          _mm512_and_si512(pair, byte),
+          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
+      msum = _mm512_dpwssd_epi32(msum, mn, _mm512_set1_epi32(bs[4 * u + i]));
+    }
+    const __m512 xd = _mm512_set1_ps(xb->d);
+    const __m512 d = _mm512_mul_ps(xd, Halves(unit));
+    const __m512 m = _mm512_mul_ps(xd, Halves(unit + 32));
+    sum = _mm512_sub_ps(_mm512_add_ps(sum, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))),
+                        _mm512_mul_ps(m, _mm512_cvtepi32_ps(msum)));
+  }
+  _mm512_mask_storeu_ps(y, rmask, sum);
+}
+
+FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
+                                            const uint8_t* x, float* y, __mmask16 rmask) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t u = 0; u < units; ++u) {
+    const uint8_t* unit = group + u * 3360;
+    const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
+    // Sub-blocks 8h + 2i + half (i = 0..3) take code dwords k = 4 * half .. 4 * half + 3 of
+    // half h. acc[i] starts at -32 * (the token's sum over the sub-block): the codes' offset, so
+    // that acc[i] * sc is the sub-block's whole term (TileQ6K adds it after, in its bias).
+    __m512i isum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      for (int half = 0; half < 2; ++half) {
+        __m512i acc[4];
+        for (int i = 0; i < 4; ++i) acc[i] = _mm512_set1_epi32(-32 * xb->bsums[8 * h + 2 * i + half]);
+        for (int k = 4 * half; k < 4 * half + 4; ++k) {
+          const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
+          const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
+          const __m512i c0 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                             _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
+          const __m512i c1 = _mm512_or_si512(_mm512_and_si512(l2, m4),
+                                             _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
+          const __m512i c2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                             _mm512_and_si512(qh, m2));
+          const __m512i c3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
+                                             _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
+          // Elements 128h + 4k (+32, +64, +96).
+          const int8_t* xq = xb->qs + 128 * h + 4 * k;
+          acc[0] = _mm512_dpbusd_epi32(acc[0], c0, Bcast(xq));
+          acc[1] = _mm512_dpbusd_epi32(acc[1], c1, Bcast(xq + 32));
+          acc[2] = _mm512_dpbusd_epi32(acc[2], c2, Bcast(xq + 64));
+          acc[3] = _mm512_dpbusd_epi32(acc[3], c3, Bcast(xq + 96));
+        }
+        for (int i = 0; i < 4; ++i) {
+          const int j = 8 * h + 2 * i + half;  // scale byte j % 4 of dword j / 4
+          const __m512i sc = Load64(unit + 64 * (j / 4));
+          const __m512i s = _mm512_srai_epi32(_mm512_slli_epi32(sc, 24 - 8 * (j % 4)), 24);
+          isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(acc[i], s));
+        }
+      }
+    }
+    const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xb->d), Halves(unit + 3328));
+    sum = _mm512_add_ps(sum, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum)));
+  }
+  _mm512_mask_storeu_ps(y, rmask, sum);
+}
+
+template <bool kQ4>
+FATHOM_QGEMM_VNNI void DecodeQ8Interleaved(const uint8_t* group, int64_t units, const uint8_t* x,
+                                           const ActBlockInfo* info, float* y, __mmask16 rmask) {
+  constexpr uint64_t kUnitBytes = kQ4 ? 2304 : 4352;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc4[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                    _mm512_setzero_ps()};
+  for (int64_t u = 0; u < units; ++u) {
+    const uint8_t* unit = group + u * kUnitBytes;
+    const uint8_t* qs = unit + 256;
+    for (int blk = 0; blk < kBlocksPerUnit; ++blk) {
+      const int64_t b = u * kBlocksPerUnit + blk;
+      const int8_t* xq = (reinterpret_cast<const BlockQ8_0*>(x) + b)->qs;
+      __m512i a0 = _mm512_set1_epi32(info[b].corr), a1 = _mm512_setzero_si512();
+      if (kQ4) {
+        for (int c = 0; c < 4; ++c) {
+          const __m512i v = Load64(qs + 64 * (4 * blk + c));
+          a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(v, m4), Bcast(xq + 4 * c));
+          a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                                   Bcast(xq + 16 + 4 * c));
+        }
+      } else {
+        for (int c = 0; c < 8; c += 2) {
+          a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(Load64(qs + 64 * (8 * blk + c)), bias),
+                                   Bcast(xq + 4 * c));
+          a1 = _mm512_dpbusd_epi32(
+              a1, _mm512_xor_si512(Load64(qs + 64 * (8 * blk + c + 1)), bias), Bcast(xq + 4 * c + 4));
+        }
+      }
+      const __m512i isum = _mm512_add_epi32(a0, a1);
+      const __m512 d = _mm512_mul_ps(Halves(unit + 32 * blk), _mm512_set1_ps(info[b].d));
+      acc4[blk % 4] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), d, acc4[blk % 4]);
+    }
+  }
+  const __m512 s = _mm512_add_ps(_mm512_add_ps(acc4[0], acc4[1]), _mm512_add_ps(acc4[2], acc4[3]));
+  _mm512_mask_storeu_ps(y, rmask, s);
+}
+
 // ---- drivers -----------------------------------------------------------------------------------
 
 // Thread-local scratch, grown once and reused (no allocation per call once warm).
@@ -353,22 +595,39 @@ struct Args {
   int64_t n_tokens;
   float* y;
   int64_t y_stride;
+  bool interleaved;  // w in the layout of interleave.h (rows a multiple of 16)
 };
 
+// Calls decode(group, y) for each 16-row group of a one-token product on the interleaved layout.
+template <typename DecodeFn>
+FATHOM_QGEMM_VNNI void RunGroups(const Args& a, DecodeFn decode) {
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kPanelRows) {
+    decode(a.w + static_cast<uint64_t>(r0) * a.row_bytes, a.y + r0);
+  }
+}
+
 // Calls tile(nt, x[], token0, y_panel, rmask) for the tiles of up to 8 tokens after packing
-// each 16-row panel with pack(rows[], unit, panel).
-template <typename Panel, typename PackFn, typename TileFn>
-FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, TileFn tile) {
+// each 16-row panel: pack(rows[], unit, panel) for the row layout, pack_interleaved(unit bytes,
+// panel) for the interleaved one.
+template <typename Panel, typename PackFn, typename PackInterleavedFn, typename TileFn>
+FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn pack_interleaved,
+                                 TileFn tile) {
   thread_local std::vector<uint8_t> panel_buf;
   const int64_t units = a.cols / kQK_K;
   Panel* panel = Scratch<Panel>(panel_buf, static_cast<size_t>(units));
+  const uint64_t unit_bytes = kPanelRows * a.row_bytes / static_cast<uint64_t>(units);
   for (int64_t r0 = 0; r0 < a.rows; r0 += kPanelRows) {
     const int n_rows = static_cast<int>(std::min<int64_t>(kPanelRows, a.rows - r0));
-    const uint8_t* rows[kPanelRows];
-    for (int r = 0; r < kPanelRows; ++r) {
-      rows[r] = a.w + static_cast<uint64_t>(r0 + std::min(r, n_rows - 1)) * a.row_bytes;
+    if (a.interleaved) {
+      const uint8_t* group = a.w + static_cast<uint64_t>(r0) * a.row_bytes;
+      for (int64_t u = 0; u < units; ++u) pack_interleaved(group + u * unit_bytes, &panel[u]);
+    } else {
+      const uint8_t* rows[kPanelRows];
+      for (int r = 0; r < kPanelRows; ++r) {
+        rows[r] = a.w + static_cast<uint64_t>(r0 + std::min(r, n_rows - 1)) * a.row_bytes;
+      }
+      for (int64_t u = 0; u < units; ++u) pack(rows, u, &panel[u]);
     }
-    for (int64_t u = 0; u < units; ++u) pack(rows, u, &panel[u]);
     const __mmask16 rmask = static_cast<__mmask16>((1u << n_rows) - 1);
     for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTileTokens) {
       const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, a.n_tokens - t0));
@@ -423,7 +682,13 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
       }
     }
   }
-  RunPanels<PanelQ4K>(a, PackQ4K,
+  if (a.interleaved && a.n_tokens == 1) {
+    RunGroups(a, [&](const uint8_t* group, float* y) {
+      DecodeQ4KInterleaved(group, units, a.xq, bs, y, 0xFFFF);
+    });
+    return;
+  }
+  RunPanels<PanelQ4K>(a, PackQ4K, PackQ4KInterleaved,
                       [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x,
                           int64_t t0, float* y, __mmask16 m) {
                         const int32_t* tb[kTileTokens];
@@ -435,7 +700,13 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
 }
 
 FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
-  RunPanels<PanelQ6K>(a, PackQ6K,
+  if (a.interleaved && a.n_tokens == 1) {
+    RunGroups(a, [&](const uint8_t* group, float* y) {
+      DecodeQ6KInterleaved(group, a.cols / kQK_K, a.xq, y, 0xFFFF);
+    });
+    return;
+  }
+  RunPanels<PanelQ6K>(a, PackQ6K, PackQ6KInterleaved,
                       [&](const PanelQ6K* p, int64_t units, int nt, const uint8_t* const* x,
                           int64_t, float* y, __mmask16 m) {
 #define FATHOM_CALL(N) TileQ6K<N>(p, units, x, y, a.y_stride, m)
@@ -465,7 +736,13 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
       info[t * blocks + b] = {HalfToFloat(xb[b].d), offset * s};
     }
   }
-  RunPanels<PanelQ8>(a, PackQ8<kQ4>,
+  if (a.interleaved && a.n_tokens == 1) {
+    RunGroups(a, [&](const uint8_t* group, float* y) {
+      DecodeQ8Interleaved<kQ4>(group, blocks / kBlocksPerUnit, a.xq, info, y, 0xFFFF);
+    });
+    return;
+  }
+  RunPanels<PanelQ8>(a, PackQ8<kQ4>, PackQ8Interleaved<kQ4>,
                      [&](const PanelQ8* p, int64_t units, int nt, const uint8_t* const* x,
                          int64_t t0, float* y, __mmask16 m) {
                        const ActBlockInfo* ti[kTileTokens];
@@ -475,6 +752,8 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
 #undef FATHOM_CALL
                      });
 }
+
+bool RunVnni(DType weight_type, const Args& a);
 
 }  // namespace
 
@@ -508,7 +787,23 @@ bool QGemm(QDotIsa isa, DType weight_type, const uint8_t* w, uint64_t row_bytes,
     }
     return true;
   }
-  const Args a{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride};
+  return RunVnni(weight_type, Args{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride,
+                                  /*interleaved=*/false});
+}
+
+bool QGemmInterleaved(DType weight_type, const uint8_t* w, int64_t rows, int64_t cols,
+                      const uint8_t* xq, uint64_t xq_stride, int64_t n_tokens, float* y,
+                      int64_t y_stride) {
+  if (!InterleaveSupported(weight_type, rows, cols) || !CpuHasVnni()) return false;
+  if (n_tokens <= 0) return true;
+  const uint64_t row_bytes = InterleavedUnitBytes(weight_type) / kPanelRows * (cols / kQK_K);
+  return RunVnni(weight_type, Args{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride,
+                                   /*interleaved=*/true});
+}
+
+namespace {
+
+bool RunVnni(DType weight_type, const Args& a) {
   switch (weight_type) {
     case DType::kQ4_K:
       QGemmQ4K(a);
@@ -528,4 +823,5 @@ bool QGemm(QDotIsa isa, DType weight_type, const uint8_t* w, uint64_t row_bytes,
   return true;
 }
 
+}  // namespace
 }  // namespace fathom

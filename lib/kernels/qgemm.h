@@ -32,6 +32,14 @@ bool QGemm(QDotIsa isa, DType weight_type, const uint8_t* w, uint64_t row_bytes,
            int64_t cols, const uint8_t* xq, uint64_t xq_stride, int64_t n_tokens, float* y,
            int64_t y_stride);
 
+// The same products for a matrix in the interleaved layout (lib/kernels/interleave.h): `w` is the
+// first byte of a 16-row group, `rows` a multiple of 16. With nothing to transpose this is also
+// the fastest form for one token (decode). AVX-512 VNNI only: returns false (and writes nothing)
+// if the CPU lacks it or !InterleaveSupported(weight_type, rows, cols).
+bool QGemmInterleaved(DType weight_type, const uint8_t* w, int64_t rows, int64_t cols,
+                      const uint8_t* xq, uint64_t xq_stride, int64_t n_tokens, float* y,
+                      int64_t y_stride);
+
 }  // namespace fathom
 
 #endif  // FATHOM_LIB_KERNELS_QGEMM_H_

@@ -20,6 +20,7 @@ class GgufWeights final : public WeightSource {
   explicit GgufWeights(const GgufFile& gguf) : gguf_(gguf) {}
 
   bool Has(const std::string& name) const override { return gguf_.HasTensor(name); }
+  const GgufFile& gguf() const { return gguf_; }
   // ggml dims {cols, rows}.
   absl::StatusOr<WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols) override;
   // ggml dims {cols, rows, count}.

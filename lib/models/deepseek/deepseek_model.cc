@@ -9,6 +9,7 @@
 #include "models/deepseek/mla.h"
 #include "models/deepseek/moe.h"
 #include "models/deepseek/yarn.h"
+#include "models/weight_layout.h"
 #include "models/gguf_weights.h"
 #include "models/hf_weights.h"
 #include "runtime/status_macros.h"
@@ -138,12 +139,49 @@ absl::StatusOr<std::unique_ptr<DeepSeekModel>> DeepSeekModel::LoadHf(const HfChe
   return m;
 }
 
+namespace {
+
+// The matrices read only by MatMul: all but the embedding tables and the per-head MLA
+// absorption matrices (uk, uv: rows of kv_b read by the serial per-head products).
+void AddBlockWeights(BlockWeights& b, std::vector<WeightMatrix*>* out) {
+  MlaWeights& a = b.attn;
+  for (WeightMatrix* w : {&a.q_a, &a.q_b, &a.q, &a.kv_a, &a.o}) out->push_back(w);
+  auto add_mlp = [&](MlpWeights& m) {
+    for (WeightMatrix* w : {&m.gate, &m.up, &m.down}) out->push_back(w);
+  };
+  add_mlp(b.dense);
+  out->push_back(&b.moe.router);
+  for (MlpWeights& e : b.moe.experts) add_mlp(e);
+  add_mlp(b.moe.shared);
+}
+
+std::vector<WeightMatrix*> MatMulOnlyWeights(DeepSeekWeights& w) {
+  std::vector<WeightMatrix*> out = {&w.lm_head};
+  for (BlockWeights& b : w.blocks) AddBlockWeights(b, &out);
+  for (MtpWeights& m : w.mtp) {
+    out.push_back(&m.eh_proj);
+    out.push_back(&m.head);
+    AddBlockWeights(m.block, &out);
+  }
+  return out;
+}
+
+std::vector<const uint8_t*> EmbeddingTables(const DeepSeekWeights& w) {
+  std::vector<const uint8_t*> out = {w.embed.data};
+  for (const MtpWeights& m : w.mtp) out.push_back(m.embed.data);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<DeepSeekModel>> DeepSeekModel::LoadGguf(const GgufFile& gguf,
                                                                        ModelInfo* info) {
   FATHOM_ASSIGN_OR_RETURN(DeepSeekConfig config, DeepSeekConfig::FromGguf(gguf));
   std::unique_ptr<DeepSeekModel> m(
       new DeepSeekModel(std::move(config), std::make_unique<GgufWeights>(gguf)));
   FATHOM_RETURN_IF_ERROR(LoadDeepSeekGgufWeights(m->config_, *m->source_, &m->weights_));
+  (void)InterleaveForDecode(*gguf.file(), MatMulOnlyWeights(m->weights_),
+                            EmbeddingTables(m->weights_));
   FATHOM_RETURN_IF_ERROR(m->Finish(info));
   return m;
 }

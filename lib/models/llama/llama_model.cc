@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "kernels/attention.h"
+#include "models/weight_layout.h"
 #include "runtime/status_macros.h"
 #include "tensor/quant.h"
 
@@ -251,6 +252,15 @@ absl::Status LlamaModel::LoadWeights() {
     FATHOM_ASSIGN_OR_RETURN(l.w_up, weights_.Matrix(p + "ffn_up.weight", h.n_ff, h.n_embd));
     FATHOM_ASSIGN_OR_RETURN(l.w_down, weights_.Matrix(p + "ffn_down.weight", h.n_embd, h.n_ff));
   }
+  // Everything but the embedding table is read only by MatMul.
+  std::vector<WeightMatrix*> matmul_only = {&output_};
+  for (Layer& l : layers_) {
+    for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      matmul_only.push_back(w);
+    }
+  }
+  const uint8_t* embedding[] = {token_embd_.data};
+  (void)InterleaveForDecode(*weights_.gguf().file(), matmul_only, embedding);
   return absl::OkStatus();
 }
 

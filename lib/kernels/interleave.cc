@@ -1,0 +1,124 @@
+// The row-interleaved weight layout (see interleave.h): each format is a list of segments of the
+// row format's unit, scattered to [element][row].
+#include "kernels/interleave.h"
+
+#include <cstring>
+#include <vector>
+
+namespace fathom {
+namespace {
+
+struct Segment {
+  int src_offset;  // within one row's unit
+  int count;       // elements
+  int size;        // bytes per element (2 or 4)
+};
+
+struct Format {
+  int row_unit_bytes;  // one row's bytes per 256 elements
+  std::vector<Segment> segments;
+};
+
+Format MakeBlocks32Format(int block_bytes, int qs_dwords) {
+  Format f{8 * block_bytes, {}};
+  for (int b = 0; b < 8; ++b) f.segments.push_back({b * block_bytes, 1, 2});
+  for (int b = 0; b < 8; ++b) f.segments.push_back({b * block_bytes + 2, qs_dwords, 4});
+  return f;
+}
+
+// Q6_K: scales, then per half h and k < 8 the three dwords one step of the kernel reads (ql
+// dwords 16h + k and 16h + 8 + k, qh dword 8h + k) next to each other, then d.
+Format MakeQ6KFormat() {
+  Format f{210, {{192, 4, 4}}};
+  for (int h = 0; h < 2; ++h) {
+    for (int k = 0; k < 8; ++k) {
+      f.segments.push_back({4 * (16 * h + k), 1, 4});
+      f.segments.push_back({4 * (16 * h + 8 + k), 1, 4});
+      f.segments.push_back({128 + 4 * (8 * h + k), 1, 4});
+    }
+  }
+  f.segments.push_back({208, 1, 2});
+  return f;
+}
+
+const Format* FormatOf(DType type) {
+  static const Format q4k{144, {{0, 1, 2}, {2, 1, 2}, {4, 3, 4}, {16, 32, 4}}};
+  static const Format q6k = MakeQ6KFormat();
+  static const Format q8_0 = MakeBlocks32Format(34, 8);
+  static const Format q4_0 = MakeBlocks32Format(18, 4);
+  switch (type) {
+    case DType::kQ4_K:
+      return &q4k;
+    case DType::kQ6_K:
+      return &q6k;
+    case DType::kQ8_0:
+      return &q8_0;
+    case DType::kQ4_0:
+      return &q4_0;
+    default:
+      return nullptr;
+  }
+}
+
+// Calls copy(row_offset, unit_offset, size) for every element of row `r` of one unit: the byte
+// offset within the row's unit and within the 16-row interleaved unit.
+template <typename Fn>
+void ForEachElement(const Format& f, int r, Fn copy) {
+  int base = 0;
+  for (const Segment& s : f.segments) {
+    for (int e = 0; e < s.count; ++e) {
+      copy(s.src_offset + e * s.size, base + (e * kInterleaveRows + r) * s.size, s.size);
+    }
+    base += s.count * s.size * kInterleaveRows;
+  }
+}
+
+}  // namespace
+
+bool InterleaveSupported(DType type, int64_t rows, int64_t cols) {
+  return FormatOf(type) != nullptr && rows > 0 && rows % kInterleaveRows == 0 && cols > 0 &&
+         cols % 256 == 0;
+}
+
+uint64_t InterleavedUnitBytes(DType type) {
+  const Format* f = FormatOf(type);
+  return f == nullptr ? 0 : static_cast<uint64_t>(f->row_unit_bytes) * kInterleaveRows;
+}
+
+void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
+  const Format& f = *FormatOf(type);
+  const int64_t units = cols / 256;
+  const uint64_t row_bytes = static_cast<uint64_t>(units) * f.row_unit_bytes;
+  const uint64_t unit_bytes = static_cast<uint64_t>(f.row_unit_bytes) * kInterleaveRows;
+  std::vector<uint8_t> group(row_bytes * kInterleaveRows);
+  for (int64_t g = 0; g < rows / kInterleaveRows; ++g) {
+    uint8_t* dst = data + static_cast<uint64_t>(g) * group.size();
+    std::memcpy(group.data(), dst, group.size());
+    for (int64_t u = 0; u < units; ++u) {
+      uint8_t* unit = dst + static_cast<uint64_t>(u) * unit_bytes;
+      for (int r = 0; r < kInterleaveRows; ++r) {
+        const uint8_t* src = group.data() + r * row_bytes + u * f.row_unit_bytes;
+        ForEachElement(f, r, [&](int from, int to, int size) {
+          std::memcpy(unit + to, src + from, static_cast<size_t>(size));
+        });
+      }
+    }
+  }
+}
+
+void ExtractInterleavedRow(DType type, const uint8_t* data, int64_t r, int64_t cols, uint8_t* out) {
+  const Format& f = *FormatOf(type);
+  const int64_t units = cols / 256;
+  const uint64_t unit_bytes = static_cast<uint64_t>(f.row_unit_bytes) * kInterleaveRows;
+  const uint8_t* group = data + static_cast<uint64_t>(r / kInterleaveRows) * units * unit_bytes;
+  const int lane = static_cast<int>(r % kInterleaveRows);
+  for (int64_t u = 0; u < units; ++u) {
+    const uint8_t* unit = group + static_cast<uint64_t>(u) * unit_bytes;
+    uint8_t* dst = out + u * f.row_unit_bytes;
+    ForEachElement(f, lane, [&](int from, int to, int size) {
+      std::memcpy(dst + from, unit + to, static_cast<size_t>(size));
+    });
+  }
+}
+
+}  // namespace fathom
