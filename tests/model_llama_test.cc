@@ -3,6 +3,7 @@
 //   greedy tokens exactly; llama.cpp's own logits within the README's per-type tolerance;
 // - stories260K: prefill logits equal one-token-at-a-time decode (1e-4); thread counts agree.
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -128,6 +129,51 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, LlamaCppFixtureTest, ::testing::ValuesIn(AllL
                            }
                            return n;
                          });
+
+TEST(WeightLayoutTest, InterleavedWeightsGiveTheMappedFilesLogitsBitForBit) {
+  // A huge-page copy has its MatMul weights rewritten into the interleaved layout (where the CPU
+  // has the kernels); a file mapping keeps the row layout. Both must give the same bits, for a
+  // prompt batch (the panel kernels) and one-token steps (the decode kernels).
+  for (const char* type : {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"}) {
+    SCOPED_TRACE(type);
+    const std::string rel = std::string("llamacpp/qwen2-tiny/model-") + type + ".gguf";
+    FATHOM_REQUIRE_FIXTURE(rel);
+    std::vector<std::vector<float>> logits[2];
+    std::vector<int32_t> tokens[2];
+    for (int copy = 0; copy < 2; ++copy) {
+      ModelLoadOptions options;
+      options.placement = copy ? ModelLoadOptions::Placement::kHugePages
+                               : ModelLoadOptions::Placement::kMap;
+      auto model = Model::Load(FixturePath(rel), options);
+      ASSERT_TRUE(model.ok()) << model.status().ToString();
+      auto session = Session::Create(*model, {.n_ctx = 64, .n_threads = 2});
+      ASSERT_TRUE(session.ok());
+      const std::vector<int32_t> prompt = {1, 17, 300, 42, 99, 7, 250, 3};
+      ASSERT_TRUE((*session)->Evaluate(prompt, true).ok());
+      for (int32_t i = 0; i < (*session)->n_logits(); ++i) {
+        logits[copy].emplace_back((*session)->logits(i), (*session)->logits(i) + (*model)->info().n_vocab);
+      }
+      GenerateOptions g;
+      g.max_tokens = 12;
+      g.sampler.temperature = 0;
+      g.stop_at_eos = false;
+      auto s2 = Session::Create(*model, {.n_ctx = 64, .n_threads = 2});
+      ASSERT_TRUE(s2.ok());
+      auto out = (*s2)->Generate(prompt, g);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      tokens[copy] = out->tokens;
+      ASSERT_TRUE((*s2)->Evaluate({out->tokens.back()}, true).ok());
+      logits[copy].emplace_back((*s2)->logits(0), (*s2)->logits(0) + (*model)->info().n_vocab);
+    }
+    ASSERT_EQ(logits[0].size(), logits[1].size());
+    for (size_t i = 0; i < logits[0].size(); ++i) {
+      ASSERT_EQ(0, std::memcmp(logits[0][i].data(), logits[1][i].data(),
+                               logits[0][i].size() * sizeof(float)))
+          << "logits row " << i;
+    }
+    EXPECT_EQ(tokens[0], tokens[1]);
+  }
+}
 
 TEST(StoriesTest, PrefillMatchesTokenByTokenDecode) {
   FATHOM_REQUIRE_FIXTURE("stories260K/stories260K.gguf");
