@@ -269,7 +269,9 @@ TEST(InterleaveTest, SupportedShapes) {
     EXPECT_TRUE(InterleaveSupported(type, 16, 256));
     EXPECT_TRUE(InterleaveSupported(type, 4096, 8960 / 256 * 256));
     EXPECT_FALSE(InterleaveSupported(type, 17, 256)) << "rows must be a multiple of 16";
-    EXPECT_FALSE(InterleaveSupported(type, 16, 288)) << "cols must be a multiple of 256";
+    const bool blocks32 = type == DType::kQ8_0 || type == DType::kQ4_0;
+    EXPECT_EQ(InterleaveSupported(type, 16, 1408), blocks32) << "K-quants need whole super-blocks";
+    EXPECT_FALSE(InterleaveSupported(type, 16, 48));
     EXPECT_FALSE(InterleaveSupported(type, 0, 256));
     EXPECT_EQ(InterleavedUnitBytes(type), 16 * *RowBytes(type, 256));
   }
@@ -280,16 +282,19 @@ TEST(InterleaveTest, SupportedShapes) {
 
 TEST(InterleaveTest, RowsReadBackExactly) {
   for (DType type : kTypes) {
-    const int64_t rows = 48, cols = 768;
-    const Matrix m = ExtremeWeights(type, rows, cols, 21);
-    std::vector<uint8_t> inter = m.data;
-    InterleaveRows(type, inter.data(), rows, cols);
-    EXPECT_NE(inter, m.data) << "the layout changed nothing";
-    std::vector<uint8_t> row(m.row_bytes);
-    for (int64_t r = 0; r < rows; ++r) {
-      ExtractInterleavedRow(type, inter.data(), r, cols, row.data());
-      ASSERT_EQ(0, std::memcmp(row.data(), m.data.data() + r * m.row_bytes, m.row_bytes))
-          << Traits(type).name << " row " << r;
+    for (int64_t cols : {768, 1408, 32, 288}) {
+      if (!InterleaveSupported(type, 16, cols)) continue;
+      const int64_t rows = 48;
+      const Matrix m = ExtremeWeights(type, rows, cols, 21);
+      std::vector<uint8_t> inter = m.data;
+      InterleaveRows(type, inter.data(), rows, cols);
+      EXPECT_NE(inter, m.data) << "the layout changed nothing";
+      std::vector<uint8_t> row(m.row_bytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        ExtractInterleavedRow(type, inter.data(), r, cols, row.data());
+        ASSERT_EQ(0, std::memcmp(row.data(), m.data.data() + r * m.row_bytes, m.row_bytes))
+            << Traits(type).name << " cols " << cols << " row " << r;
+      }
     }
   }
 }
@@ -299,30 +304,34 @@ TEST(InterleaveTest, ProductsEqualReferenceBitForBit) {
   uint32_t seed = 100;
   for (DType type : kTypes) {
     const DType act = QDotActivationType(type);
-    for (bool extreme : {false, true}) {
-      const int64_t rows = 32, cols = 512;
-      const Matrix w = extreme ? ExtremeWeights(type, rows, cols, ++seed)
-                               : RandomWeights(type, rows, cols, ++seed);
-      std::vector<uint8_t> inter = w.data;
-      InterleaveRows(type, inter.data(), rows, cols);
-      uint64_t stride = 0;
-      const std::vector<uint8_t> xq = Activations(act, 19, cols, ++seed, extreme, &stride);
-      for (int64_t n : {1, 2, 3, 8, 9, 19}) {
-        const int64_t y_stride = rows + 3;
-        std::vector<float> y(n * y_stride, -7.0f);
-        ASSERT_TRUE(QGemmInterleaved(type, inter.data(), rows, cols, xq.data(), stride, n,
-                                     y.data(), y_stride));
-        for (int64_t t = 0; t < n; ++t) {
-          for (int64_t r = 0; r < y_stride; ++r) {
-            const float got = y[t * y_stride + r];
-            if (r >= rows) {
-              ASSERT_EQ(got, -7.0f) << "wrote outside the rows";
-              continue;
+    for (int64_t cols : {512, 1408, 96}) {
+      if (!InterleaveSupported(type, 32, cols)) continue;
+      for (bool extreme : {false, true}) {
+        const int64_t rows = 32;
+        const Matrix w = extreme ? ExtremeWeights(type, rows, cols, ++seed)
+                                 : RandomWeights(type, rows, cols, ++seed);
+        std::vector<uint8_t> inter = w.data;
+        InterleaveRows(type, inter.data(), rows, cols);
+        uint64_t stride = 0;
+        const std::vector<uint8_t> xq = Activations(act, 19, cols, ++seed, extreme, &stride);
+        for (int64_t n : {1, 2, 3, 8, 9, 19}) {
+          const int64_t y_stride = rows + 3;
+          std::vector<float> y(n * y_stride, -7.0f);
+          ASSERT_TRUE(QGemmInterleaved(type, inter.data(), rows, cols, xq.data(), stride, n,
+                                       y.data(), y_stride));
+          for (int64_t t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < y_stride; ++r) {
+              const float got = y[t * y_stride + r];
+              if (r >= rows) {
+                ASSERT_EQ(got, -7.0f) << "wrote outside the rows";
+                continue;
+              }
+              const float want =
+                  QDotRef(type, w.data.data() + r * w.row_bytes, xq.data() + t * stride, cols);
+              ASSERT_EQ(Bits(got), Bits(want))
+                  << Traits(type).name << (extreme ? " extreme" : "") << " cols=" << cols
+                  << " n=" << n << " r=" << r << " t=" << t;
             }
-            const float want =
-                QDotRef(type, w.data.data() + r * w.row_bytes, xq.data() + t * stride, cols);
-            ASSERT_EQ(Bits(got), Bits(want)) << Traits(type).name << (extreme ? " extreme" : "")
-                                             << " n=" << n << " r=" << r << " t=" << t;
           }
         }
       }
@@ -341,7 +350,7 @@ TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
   ThreadPool pool(2);
   for (DType type : kTypes) {
     for (int64_t rows : {16, 160}) {
-      const int64_t cols = 512;
+      const int64_t cols = type == DType::kQ8_0 || type == DType::kQ4_0 ? 1408 : 512;
       const Matrix m = RandomWeights(type, rows, cols, 31);
       WeightMatrix plain;
       plain.type = type;
@@ -373,8 +382,8 @@ TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
           MatMul(plain, x.data(), n_tokens, y0.data(), pool);
           MatMul(inter, x.data(), n_tokens, y1.data(), pool);
           for (size_t i = 0; i < y0.size(); ++i) {
-            ASSERT_EQ(Bits(y0[i]), Bits(y1[i])) << Traits(type).name << " rows=" << rows
-                                                << " n=" << n_tokens << " at " << i;
+            ASSERT_EQ(Bits(y0[i]), Bits(y1[i]))
+                << Traits(type).name << " rows=" << rows << " n=" << n_tokens << " at " << i;
           }
         }
       }

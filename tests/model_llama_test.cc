@@ -142,8 +142,8 @@ TEST(WeightLayoutTest, InterleavedWeightsGiveTheMappedFilesLogitsBitForBit) {
     std::vector<int32_t> tokens[2];
     for (int copy = 0; copy < 2; ++copy) {
       ModelLoadOptions options;
-      options.placement = copy ? ModelLoadOptions::Placement::kHugePages
-                               : ModelLoadOptions::Placement::kMap;
+      options.placement =
+          copy ? ModelLoadOptions::Placement::kHugePages : ModelLoadOptions::Placement::kMap;
       auto model = Model::Load(FixturePath(rel), options);
       ASSERT_TRUE(model.ok()) << model.status().ToString();
       auto session = Session::Create(*model, {.n_ctx = 64, .n_threads = 2});
@@ -151,7 +151,8 @@ TEST(WeightLayoutTest, InterleavedWeightsGiveTheMappedFilesLogitsBitForBit) {
       const std::vector<int32_t> prompt = {1, 17, 300, 42, 99, 7, 250, 3};
       ASSERT_TRUE((*session)->Evaluate(prompt, true).ok());
       for (int32_t i = 0; i < (*session)->n_logits(); ++i) {
-        logits[copy].emplace_back((*session)->logits(i), (*session)->logits(i) + (*model)->info().n_vocab);
+        logits[copy].emplace_back((*session)->logits(i),
+                                  (*session)->logits(i) + (*model)->info().n_vocab);
       }
       GenerateOptions g;
       g.max_tokens = 12;

@@ -19,10 +19,10 @@ struct Format {
   std::vector<Segment> segments;
 };
 
-Format MakeBlocks32Format(int block_bytes, int qs_dwords) {
-  Format f{8 * block_bytes, {}};
-  for (int b = 0; b < 8; ++b) f.segments.push_back({b * block_bytes, 1, 2});
-  for (int b = 0; b < 8; ++b) f.segments.push_back({b * block_bytes + 2, qs_dwords, 4});
+Format MakeBlocks32Format(int block_bytes, int qs_dwords, int blocks = 8) {
+  Format f{blocks * block_bytes, {}};
+  for (int b = 0; b < blocks; ++b) f.segments.push_back({b * block_bytes, 1, 2});
+  for (int b = 0; b < blocks; ++b) f.segments.push_back({b * block_bytes + 2, qs_dwords, 4});
   return f;
 }
 
@@ -60,6 +60,24 @@ const Format* FormatOf(DType type) {
   }
 }
 
+// The format of unit u of a row of `cols` elements: Q8_0 / Q4_0 rows may end in a unit of fewer
+// than eight blocks (cols a multiple of 32), laid out as a unit of that many blocks.
+const Format* UnitFormat(DType type, int64_t cols, int64_t u) {
+  const int64_t tail = (cols % 256) / 32;
+  if (tail == 0 || u < cols / 256) return FormatOf(type);
+  static const std::vector<Format> q8_0 = [] {
+    std::vector<Format> v;
+    for (int n = 0; n < 8; ++n) v.push_back(MakeBlocks32Format(34, 8, n));
+    return v;
+  }();
+  static const std::vector<Format> q4_0 = [] {
+    std::vector<Format> v;
+    for (int n = 0; n < 8; ++n) v.push_back(MakeBlocks32Format(18, 4, n));
+    return v;
+  }();
+  return type == DType::kQ8_0 ? &q8_0[tail] : &q4_0[tail];
+}
+
 // Calls copy(row_offset, unit_offset, size) for every element of row `r` of one unit: the byte
 // offset within the row's unit and within the 16-row interleaved unit.
 template <typename Fn>
@@ -76,8 +94,9 @@ void ForEachElement(const Format& f, int r, Fn copy) {
 }  // namespace
 
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols) {
+  const int64_t unit = type == DType::kQ8_0 || type == DType::kQ4_0 ? 32 : 256;
   return FormatOf(type) != nullptr && rows > 0 && rows % kInterleaveRows == 0 && cols > 0 &&
-         cols % 256 == 0;
+         cols % unit == 0;
 }
 
 uint64_t InterleavedUnitBytes(DType type) {
@@ -86,18 +105,20 @@ uint64_t InterleavedUnitBytes(DType type) {
 }
 
 void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
-  const Format& f = *FormatOf(type);
-  const int64_t units = cols / 256;
-  const uint64_t row_bytes = static_cast<uint64_t>(units) * f.row_unit_bytes;
-  const uint64_t unit_bytes = static_cast<uint64_t>(f.row_unit_bytes) * kInterleaveRows;
+  const Format& full = *FormatOf(type);
+  const int64_t units = (cols + 255) / 256;
+  const uint64_t row_bytes = static_cast<uint64_t>(cols / Traits(type).block_size) *
+                             static_cast<uint64_t>(Traits(type).type_size);
+  const uint64_t unit_bytes = static_cast<uint64_t>(full.row_unit_bytes) * kInterleaveRows;
   std::vector<uint8_t> group(row_bytes * kInterleaveRows);
   for (int64_t g = 0; g < rows / kInterleaveRows; ++g) {
     uint8_t* dst = data + static_cast<uint64_t>(g) * group.size();
     std::memcpy(group.data(), dst, group.size());
     for (int64_t u = 0; u < units; ++u) {
+      const Format& f = *UnitFormat(type, cols, u);
       uint8_t* unit = dst + static_cast<uint64_t>(u) * unit_bytes;
       for (int r = 0; r < kInterleaveRows; ++r) {
-        const uint8_t* src = group.data() + r * row_bytes + u * f.row_unit_bytes;
+        const uint8_t* src = group.data() + r * row_bytes + u * full.row_unit_bytes;
         ForEachElement(f, r, [&](int from, int to, int size) {
           std::memcpy(unit + to, src + from, static_cast<size_t>(size));
         });
@@ -107,14 +128,18 @@ void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
 }
 
 void ExtractInterleavedRow(DType type, const uint8_t* data, int64_t r, int64_t cols, uint8_t* out) {
-  const Format& f = *FormatOf(type);
-  const int64_t units = cols / 256;
-  const uint64_t unit_bytes = static_cast<uint64_t>(f.row_unit_bytes) * kInterleaveRows;
-  const uint8_t* group = data + static_cast<uint64_t>(r / kInterleaveRows) * units * unit_bytes;
+  const Format& full = *FormatOf(type);
+  const int64_t units = (cols + 255) / 256;
+  const uint64_t row_bytes = static_cast<uint64_t>(cols / Traits(type).block_size) *
+                             static_cast<uint64_t>(Traits(type).type_size);
+  const uint64_t unit_bytes = static_cast<uint64_t>(full.row_unit_bytes) * kInterleaveRows;
+  const uint8_t* group =
+      data + static_cast<uint64_t>(r / kInterleaveRows) * kInterleaveRows * row_bytes;
   const int lane = static_cast<int>(r % kInterleaveRows);
   for (int64_t u = 0; u < units; ++u) {
+    const Format& f = *UnitFormat(type, cols, u);
     const uint8_t* unit = group + static_cast<uint64_t>(u) * unit_bytes;
-    uint8_t* dst = out + u * f.row_unit_bytes;
+    uint8_t* dst = out + u * full.row_unit_bytes;
     ForEachElement(f, lane, [&](int from, int to, int size) {
       std::memcpy(dst + from, unit + to, static_cast<size_t>(size));
     });

@@ -201,8 +201,8 @@ bool MatMulInt8(const WeightMatrix& w, const float* x, int64_t n_tokens, float* 
     if (groups >= 4 * pool.n_threads() || n_tokens < 2 * pool.n_threads()) {
       pool.ParallelFor(groups, 1, [&](int64_t begin, int64_t end, int) {
         (void)QGemmInterleaved(w.type, w.data + begin * kInterleaveRows * w.row_bytes,
-                               (end - begin) * kInterleaveRows, w.cols, xq_data, act_row,
-                               n_tokens, y + begin * kInterleaveRows, w.rows);
+                               (end - begin) * kInterleaveRows, w.cols, xq_data, act_row, n_tokens,
+                               y + begin * kInterleaveRows, w.rows);
       });
     } else {
       pool.ParallelFor(n_tokens, 1, [&](int64_t begin, int64_t end, int) {

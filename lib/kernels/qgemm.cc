@@ -233,8 +233,9 @@ FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
   // The six-bit scales and mins as in ScaleMinK4, four per dword.
   const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
   const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
-  const __m512i s47 = _mm512_or_si512(
-      _mm512_and_si512(u2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
+  const __m512i s47 =
+      _mm512_or_si512(_mm512_and_si512(u2, m4),
+                      _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
   const __m512i m47 =
       _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
@@ -247,8 +248,9 @@ FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
   for (int i = 0; i < 4; ++i) {
     const __m512i m = i < 2 ? m03 : m47;
     const __m512i pair = _mm512_srli_epi32(m, 16 * (i % 2));
-    p->mn[i] = _mm512_or_si512(_mm512_and_si512(pair, byte),
-                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
+    p->mn[i] =
+        _mm512_or_si512(_mm512_and_si512(pair, byte),
+                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
   }
   p->d = Halves(unit);
   p->dmin = Halves(unit + 32);
@@ -263,11 +265,12 @@ FATHOM_QGEMM_VNNI void PackQ6KInterleaved(const uint8_t* unit, PanelQ6K* p) {
       const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
       const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
       __m512i* q = p->q + 32 * h;
-      q[k] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
+      q[k] =
+          _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
       q[8 + k] =
           _mm512_or_si512(_mm512_and_si512(l2, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
-      q[16 + k] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                  _mm512_and_si512(qh, m2));
+      q[16 + k] =
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(qh, m2));
       q[24 + k] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
                                   _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
     }
@@ -290,14 +293,15 @@ FATHOM_QGEMM_VNNI void PackQ6KInterleaved(const uint8_t* unit, PanelQ6K* p) {
   p->d = Halves(unit + 3328);
 }
 
-// One unit of eight blocks: d [8][16], then qs dwords [8 blocks x (8 or 4)][16].
+// One unit of n (eight, or fewer at the end of a row) blocks: d [n][16], then qs dwords
+// [n x (8 or 4)][16].
 template <bool kQ4>
-FATHOM_QGEMM_VNNI void PackQ8Interleaved(const uint8_t* unit, PanelQ8* p) {
-  for (int b = 0; b < kBlocksPerUnit; ++b) p->d[b] = Halves(unit + 32 * b);
-  const uint8_t* qs = unit + 256;
+FATHOM_QGEMM_VNNI void PackQ8Interleaved(const uint8_t* unit, int n, PanelQ8* p) {
+  for (int b = 0; b < n; ++b) p->d[b] = Halves(unit + 32 * b);
+  const uint8_t* qs = unit + 32 * n;
   if (kQ4) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int b = 0; b < kBlocksPerUnit; ++b) {
+    for (int b = 0; b < n; ++b) {
       for (int c = 0; c < 4; ++c) {
         const __m512i v = Load64(qs + 64 * (4 * b + c));
         p->q[8 * b + c] = _mm512_and_si512(v, m4);
@@ -306,7 +310,7 @@ FATHOM_QGEMM_VNNI void PackQ8Interleaved(const uint8_t* unit, PanelQ8* p) {
     }
   } else {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-    for (int c = 0; c < 64; ++c) p->q[c] = _mm512_xor_si512(Load64(qs + 64 * c), bias);
+    for (int c = 0; c < 8 * n; ++c) p->q[c] = _mm512_xor_si512(Load64(qs + 64 * c), bias);
   }
 }
 
@@ -399,15 +403,16 @@ struct ActBlockInfo {
 };
 
 template <int NT>
-FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t units, const uint8_t* const x[],
+FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t blocks, const uint8_t* const x[],
                               const ActBlockInfo* const info[], float* y, int64_t y_stride,
                               __mmask16 rmask) {
   __m512 acc4[4][NT];
   for (auto& a : acc4)
     for (auto& s : a) s = _mm512_setzero_ps();
-  for (int64_t u = 0; u < units; ++u) {
+  for (int64_t u = 0; u * kBlocksPerUnit < blocks; ++u) {
     const PanelQ8& p = panel[u];
-    for (int blk = 0; blk < kBlocksPerUnit; ++blk) {
+    const int n = static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit));
+    for (int blk = 0; blk < n; ++blk) {
       const int64_t b = u * kBlocksPerUnit + blk;
       __m512i acc[NT];
       for (auto& a : acc) a = _mm512_setzero_si512();
@@ -440,9 +445,8 @@ FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t units, const uint8_t
 // TileQ8's for one token (exact integers, the same float operations in the same order).
 
 // Q4_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
-FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
-                                            const uint8_t* x, const int32_t* bs, float* y,
-                                            __mmask16 rmask) {
+FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
+                                            const int32_t* bs, float* y, __mmask16 rmask) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F);
   const __m512i low2 = _mm512_set1_epi8(0x03), byte = _mm512_set1_epi32(0xFF);
   __m512 sum = _mm512_setzero_ps();
@@ -490,8 +494,8 @@ FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
   _mm512_mask_storeu_ps(y, rmask, sum);
 }
 
-FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
-                                            const uint8_t* x, float* y, __mmask16 rmask) {
+FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
+                                            float* y, __mmask16 rmask) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
@@ -504,7 +508,8 @@ FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
     for (int h = 0; h < 2; ++h) {
       for (int half = 0; half < 2; ++half) {
         __m512i acc[4];
-        for (int i = 0; i < 4; ++i) acc[i] = _mm512_set1_epi32(-32 * xb->bsums[8 * h + 2 * i + half]);
+        for (int i = 0; i < 4; ++i)
+          acc[i] = _mm512_set1_epi32(-32 * xb->bsums[8 * h + 2 * i + half]);
         for (int k = 4 * half; k < 4 * half + 4; ++k) {
           const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
           const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
@@ -538,16 +543,17 @@ FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
 }
 
 template <bool kQ4>
-FATHOM_QGEMM_VNNI void DecodeQ8Interleaved(const uint8_t* group, int64_t units, const uint8_t* x,
+FATHOM_QGEMM_VNNI void DecodeQ8Interleaved(const uint8_t* group, int64_t blocks, const uint8_t* x,
                                            const ActBlockInfo* info, float* y, __mmask16 rmask) {
   constexpr uint64_t kUnitBytes = kQ4 ? 2304 : 4352;
   const __m512i m4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512 acc4[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                     _mm512_setzero_ps()};
-  for (int64_t u = 0; u < units; ++u) {
+  for (int64_t u = 0; u * kBlocksPerUnit < blocks; ++u) {
     const uint8_t* unit = group + u * kUnitBytes;
-    const uint8_t* qs = unit + 256;
-    for (int blk = 0; blk < kBlocksPerUnit; ++blk) {
+    const int n = static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit));
+    const uint8_t* qs = unit + 32 * n;
+    for (int blk = 0; blk < n; ++blk) {
       const int64_t b = u * kBlocksPerUnit + blk;
       const int8_t* xq = (reinterpret_cast<const BlockQ8_0*>(x) + b)->qs;
       __m512i a0 = _mm512_set1_epi32(info[b].corr), a1 = _mm512_setzero_si512();
@@ -562,8 +568,8 @@ FATHOM_QGEMM_VNNI void DecodeQ8Interleaved(const uint8_t* group, int64_t units, 
         for (int c = 0; c < 8; c += 2) {
           a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(Load64(qs + 64 * (8 * blk + c)), bias),
                                    Bcast(xq + 4 * c));
-          a1 = _mm512_dpbusd_epi32(
-              a1, _mm512_xor_si512(Load64(qs + 64 * (8 * blk + c + 1)), bias), Bcast(xq + 4 * c + 4));
+          a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(Load64(qs + 64 * (8 * blk + c + 1)), bias),
+                                   Bcast(xq + 4 * c + 4));
         }
       }
       const __m512i isum = _mm512_add_epi32(a0, a1);
@@ -595,7 +601,8 @@ struct Args {
   int64_t n_tokens;
   float* y;
   int64_t y_stride;
-  bool interleaved;  // w in the layout of interleave.h (rows a multiple of 16)
+  bool interleaved;     // w in the layout of interleave.h (rows a multiple of 16)
+  uint64_t unit_bytes;  // interleaved: bytes of a full 16-row unit
 };
 
 // Calls decode(group, y) for each 16-row group of a one-token product on the interleaved layout.
@@ -613,14 +620,13 @@ template <typename Panel, typename PackFn, typename PackInterleavedFn, typename 
 FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn pack_interleaved,
                                  TileFn tile) {
   thread_local std::vector<uint8_t> panel_buf;
-  const int64_t units = a.cols / kQK_K;
+  const int64_t units = (a.cols + kQK_K - 1) / kQK_K;  // the last may be partial (interleaved Q8)
   Panel* panel = Scratch<Panel>(panel_buf, static_cast<size_t>(units));
-  const uint64_t unit_bytes = kPanelRows * a.row_bytes / static_cast<uint64_t>(units);
   for (int64_t r0 = 0; r0 < a.rows; r0 += kPanelRows) {
     const int n_rows = static_cast<int>(std::min<int64_t>(kPanelRows, a.rows - r0));
     if (a.interleaved) {
       const uint8_t* group = a.w + static_cast<uint64_t>(r0) * a.row_bytes;
-      for (int64_t u = 0; u < units; ++u) pack_interleaved(group + u * unit_bytes, &panel[u]);
+      for (int64_t u = 0; u < units; ++u) pack_interleaved(group + u * a.unit_bytes, u, &panel[u]);
     } else {
       const uint8_t* rows[kPanelRows];
       for (int r = 0; r < kPanelRows; ++r) {
@@ -688,15 +694,16 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
     });
     return;
   }
-  RunPanels<PanelQ4K>(a, PackQ4K, PackQ4KInterleaved,
-                      [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x,
-                          int64_t t0, float* y, __mmask16 m) {
-                        const int32_t* tb[kTileTokens];
-                        for (int t = 0; t < nt; ++t) tb[t] = bs + (t0 + t) * units_ * 4;
+  RunPanels<PanelQ4K>(
+      a, PackQ4K, [](const uint8_t* unit, int64_t, PanelQ4K* p) { PackQ4KInterleaved(unit, p); },
+      [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x, int64_t t0, float* y,
+          __mmask16 m) {
+        const int32_t* tb[kTileTokens];
+        for (int t = 0; t < nt; ++t) tb[t] = bs + (t0 + t) * units_ * 4;
 #define FATHOM_CALL(N) TileQ4K<N>(p, units_, x, tb, y, a.y_stride, m)
-                        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
 #undef FATHOM_CALL
-                      });
+      });
 }
 
 FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
@@ -706,13 +713,14 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
     });
     return;
   }
-  RunPanels<PanelQ6K>(a, PackQ6K, PackQ6KInterleaved,
-                      [&](const PanelQ6K* p, int64_t units, int nt, const uint8_t* const* x,
-                          int64_t, float* y, __mmask16 m) {
+  RunPanels<PanelQ6K>(
+      a, PackQ6K, [](const uint8_t* unit, int64_t, PanelQ6K* p) { PackQ6KInterleaved(unit, p); },
+      [&](const PanelQ6K* p, int64_t units, int nt, const uint8_t* const* x, int64_t, float* y,
+          __mmask16 m) {
 #define FATHOM_CALL(N) TileQ6K<N>(p, units, x, y, a.y_stride, m)
-                        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
 #undef FATHOM_CALL
-                      });
+      });
 }
 
 template <bool kQ4>
@@ -738,19 +746,25 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
   }
   if (a.interleaved && a.n_tokens == 1) {
     RunGroups(a, [&](const uint8_t* group, float* y) {
-      DecodeQ8Interleaved<kQ4>(group, blocks / kBlocksPerUnit, a.xq, info, y, 0xFFFF);
+      DecodeQ8Interleaved<kQ4>(group, blocks, a.xq, info, y, 0xFFFF);
     });
     return;
   }
-  RunPanels<PanelQ8>(a, PackQ8<kQ4>, PackQ8Interleaved<kQ4>,
-                     [&](const PanelQ8* p, int64_t units, int nt, const uint8_t* const* x,
-                         int64_t t0, float* y, __mmask16 m) {
-                       const ActBlockInfo* ti[kTileTokens];
-                       for (int t = 0; t < nt; ++t) ti[t] = info + (t0 + t) * blocks;
-#define FATHOM_CALL(N) TileQ8<N>(p, units, x, ti, y, a.y_stride, m)
-                       FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+  RunPanels<PanelQ8>(
+      a, PackQ8<kQ4>,
+      [&](const uint8_t* unit, int64_t u, PanelQ8* p) {
+        PackQ8Interleaved<kQ4>(
+            unit, static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit)),
+            p);
+      },
+      [&](const PanelQ8* p, int64_t /*units*/, int nt, const uint8_t* const* x, int64_t t0,
+          float* y, __mmask16 m) {
+        const ActBlockInfo* ti[kTileTokens];
+        for (int t = 0; t < nt; ++t) ti[t] = info + (t0 + t) * blocks;
+#define FATHOM_CALL(N) TileQ8<N>(p, blocks, x, ti, y, a.y_stride, m)
+        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
 #undef FATHOM_CALL
-                     });
+      });
 }
 
 bool RunVnni(DType weight_type, const Args& a);
@@ -788,7 +802,7 @@ bool QGemm(QDotIsa isa, DType weight_type, const uint8_t* w, uint64_t row_bytes,
     return true;
   }
   return RunVnni(weight_type, Args{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride,
-                                  /*interleaved=*/false});
+                                   /*interleaved=*/false, 0});
 }
 
 bool QGemmInterleaved(DType weight_type, const uint8_t* w, int64_t rows, int64_t cols,
@@ -796,9 +810,10 @@ bool QGemmInterleaved(DType weight_type, const uint8_t* w, int64_t rows, int64_t
                       int64_t y_stride) {
   if (!InterleaveSupported(weight_type, rows, cols) || !CpuHasVnni()) return false;
   if (n_tokens <= 0) return true;
-  const uint64_t row_bytes = InterleavedUnitBytes(weight_type) / kPanelRows * (cols / kQK_K);
+  const uint64_t row_bytes = static_cast<uint64_t>(cols / Traits(weight_type).block_size) *
+                             static_cast<uint64_t>(Traits(weight_type).type_size);
   return RunVnni(weight_type, Args{w, row_bytes, rows, cols, xq, xq_stride, n_tokens, y, y_stride,
-                                   /*interleaved=*/true});
+                                   /*interleaved=*/true, InterleavedUnitBytes(weight_type)});
 }
 
 namespace {

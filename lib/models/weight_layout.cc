@@ -12,7 +12,8 @@ namespace fathom::internal {
 
 int64_t InterleaveForDecode(MappedFile& file, absl::Span<WeightMatrix* const> matrices,
                             absl::Span<const uint8_t* const> keep) {
-  if (const char* env = std::getenv("FATHOM_INTERLEAVE"); env != nullptr && std::strcmp(env, "0") == 0) {
+  if (const char* env = std::getenv("FATHOM_INTERLEAVE");
+      env != nullptr && std::strcmp(env, "0") == 0) {
     return 0;
   }
   if (!file.huge_page_copy() || !file.SetWritable(true)) return 0;

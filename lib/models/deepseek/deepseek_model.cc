@@ -9,9 +9,9 @@
 #include "models/deepseek/mla.h"
 #include "models/deepseek/moe.h"
 #include "models/deepseek/yarn.h"
-#include "models/weight_layout.h"
 #include "models/gguf_weights.h"
 #include "models/hf_weights.h"
+#include "models/weight_layout.h"
 #include "runtime/status_macros.h"
 #include "tensor/quant.h"
 

@@ -72,8 +72,8 @@ class LlamaState final : public ForwardState {
   int64_t max_batch() const override { return max_batch_; }
   int64_t bytes() const override {
     int64_t n = 0;
-    for (const auto* b : {&k_cache, &v_cache, &x, &xn, &q, &k, &v, &attn, &gate, &up, &rope_cos,
-                          &rope_sin}) {
+    for (const auto* b :
+         {&k_cache, &v_cache, &x, &xn, &q, &k, &v, &attn, &gate, &up, &rope_cos, &rope_sin}) {
       n += static_cast<int64_t>(b->size() * sizeof(float));
     }
     return n;
@@ -121,19 +121,19 @@ absl::StatusOr<LlamaHParams> LlamaHParams::FromGguf(const GgufFile& g) {
   FATHOM_ASSIGN_OR_RETURN(hp.n_head_kv,
                           OptionalInt(g, a + "attention.head_count_kv", hp.n_head, 1, hp.n_head));
   if (hp.n_head % hp.n_head_kv != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "model metadata: head_count %d is not a multiple of head_count_kv %d", hp.n_head,
-        hp.n_head_kv));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("model metadata: head_count %d is not a multiple of head_count_kv %d",
+                        hp.n_head, hp.n_head_kv));
   }
   if (hp.n_embd % hp.n_head != 0 && g.Find(a + "attention.key_length") == nullptr) {
     return absl::InvalidArgumentError("model metadata: embedding_length % head_count != 0");
   }
-  FATHOM_ASSIGN_OR_RETURN(hp.head_dim_k, OptionalInt(g, a + "attention.key_length",
-                                                     hp.n_embd / hp.n_head, 1, kMaxDim));
+  FATHOM_ASSIGN_OR_RETURN(
+      hp.head_dim_k, OptionalInt(g, a + "attention.key_length", hp.n_embd / hp.n_head, 1, kMaxDim));
   FATHOM_ASSIGN_OR_RETURN(hp.head_dim_v, OptionalInt(g, a + "attention.value_length",
                                                      hp.n_embd / hp.n_head, 1, kMaxDim));
-  FATHOM_ASSIGN_OR_RETURN(hp.n_rot,
-                          OptionalInt(g, a + "rope.dimension_count", hp.head_dim_k, 2, hp.head_dim_k));
+  FATHOM_ASSIGN_OR_RETURN(
+      hp.n_rot, OptionalInt(g, a + "rope.dimension_count", hp.head_dim_k, 2, hp.head_dim_k));
   if (hp.n_rot % 2 != 0) {
     return absl::InvalidArgumentError("model metadata: rope.dimension_count must be even");
   }
@@ -181,7 +181,7 @@ LlamaModel::LlamaModel(const GgufFile& gguf, LlamaHParams hp)
     : hp_(std::move(hp)), weights_(gguf) {}
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& gguf,
-                                                              ModelInfo* info) {
+                                                             ModelInfo* info) {
   auto hp = LlamaHParams::FromGguf(gguf);
   if (!hp.ok()) return hp.status();
   std::unique_ptr<LlamaModel> m(new LlamaModel(gguf, *std::move(hp)));
@@ -199,9 +199,8 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& ggu
       }
     }
   }
-  m->rope_ = std::make_unique<RopeTable>(static_cast<int>(m->hp_.n_rot), m->hp_.rope_base,
-                                         factors, m->hp_.rope_position_scale,
-                                         m->hp_.rope_layout);
+  m->rope_ = std::make_unique<RopeTable>(static_cast<int>(m->hp_.n_rot), m->hp_.rope_base, factors,
+                                         m->hp_.rope_position_scale, m->hp_.rope_layout);
   const LlamaHParams& h = m->hp_;
   info->architecture = h.arch;
   info->n_params = m->weights_.n_params();
@@ -236,8 +235,8 @@ absl::Status LlamaModel::LoadWeights() {
     FATHOM_ASSIGN_OR_RETURN(l.wq, weights_.Matrix(p + "attn_q.weight", q_dim, h.n_embd));
     FATHOM_ASSIGN_OR_RETURN(l.wk, weights_.Matrix(p + "attn_k.weight", k_dim, h.n_embd));
     FATHOM_ASSIGN_OR_RETURN(l.wv, weights_.Matrix(p + "attn_v.weight", v_dim, h.n_embd));
-    FATHOM_ASSIGN_OR_RETURN(l.wo,
-                            weights_.Matrix(p + "attn_output.weight", h.n_embd, h.n_head * h.head_dim_v));
+    FATHOM_ASSIGN_OR_RETURN(
+        l.wo, weights_.Matrix(p + "attn_output.weight", h.n_embd, h.n_head * h.head_dim_v));
     if (weights_.Has(p + "attn_q.bias")) {
       FATHOM_ASSIGN_OR_RETURN(l.bq, weights_.Vector(p + "attn_q.bias", q_dim));
     }
