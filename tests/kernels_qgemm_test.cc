@@ -21,7 +21,7 @@
 namespace fathom {
 namespace {
 
-constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_K, DType::kQ6_K};
 constexpr QDotIsa kIsas[] = {QDotIsa::kScalar, QDotIsa::kAvx2, QDotIsa::kAvx512Vnni};
 
 uint32_t Bits(float f) {
@@ -269,7 +269,7 @@ TEST(InterleaveTest, SupportedShapes) {
     EXPECT_TRUE(InterleaveSupported(type, 16, 256));
     EXPECT_TRUE(InterleaveSupported(type, 4096, 8960 / 256 * 256));
     EXPECT_FALSE(InterleaveSupported(type, 17, 256)) << "rows must be a multiple of 16";
-    const bool blocks32 = type == DType::kQ8_0 || type == DType::kQ4_0;
+    const bool blocks32 = type != DType::kQ4_K && type != DType::kQ6_K;
     EXPECT_EQ(InterleaveSupported(type, 16, 1408), blocks32) << "K-quants need whole super-blocks";
     EXPECT_FALSE(InterleaveSupported(type, 16, 48));
     EXPECT_FALSE(InterleaveSupported(type, 0, 256));
@@ -277,6 +277,7 @@ TEST(InterleaveTest, SupportedShapes) {
   }
   EXPECT_FALSE(InterleaveSupported(DType::kF32, 16, 256));
   EXPECT_FALSE(InterleaveSupported(DType::kQ5_K, 16, 256));
+  EXPECT_FALSE(InterleaveSupported(DType::kQ5_1, 16, 256));
   EXPECT_EQ(InterleavedUnitBytes(DType::kF16), 0u);
 }
 
@@ -350,7 +351,7 @@ TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
   ThreadPool pool(2);
   for (DType type : kTypes) {
     for (int64_t rows : {16, 160}) {
-      const int64_t cols = type == DType::kQ8_0 || type == DType::kQ4_0 ? 1408 : 512;
+      const int64_t cols = type == DType::kQ4_K || type == DType::kQ6_K ? 512 : 1408;
       const Matrix m = RandomWeights(type, rows, cols, 31);
       WeightMatrix plain;
       plain.type = type;

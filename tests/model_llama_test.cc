@@ -134,7 +134,7 @@ TEST(WeightLayoutTest, InterleavedWeightsGiveTheMappedFilesLogitsBitForBit) {
   // A huge-page copy has its MatMul weights rewritten into the interleaved layout (where the CPU
   // has the kernels); a file mapping keeps the row layout. Both must give the same bits, for a
   // prompt batch (the panel kernels) and one-token steps (the decode kernels).
-  for (const char* type : {"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"}) {
+  for (const char* type : {"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K", "Q4_K_M"}) {
     SCOPED_TRACE(type);
     const std::string rel = std::string("llamacpp/qwen2-tiny/model-") + type + ".gguf";
     FATHOM_REQUIRE_FIXTURE(rel);

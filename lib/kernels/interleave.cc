@@ -9,20 +9,42 @@ namespace fathom {
 namespace {
 
 struct Segment {
-  int src_offset;  // within one row's unit
-  int count;       // elements
-  int size;        // bytes per element (2 or 4)
+  int src_offset;        // within one row's unit
+  int count;             // elements
+  int size;              // bytes per element (2 or 4)
+  bool q5_high = false;  // Q5_0 qh dwords: bits transposed (TransposeQ5High)
 };
+
+// Q5_0's qh: bit e (element e's fifth bit) moves to bit 8 (e % 4) + e / 4, so that the four
+// elements of a code dword (e = 4g .. 4g + 3) have their bits at bit g of four bytes.
+uint32_t TransposeQ5High(uint32_t qh) {
+  uint32_t out = 0;
+  for (int e = 0; e < 32; ++e) out |= ((qh >> e) & 1u) << (8 * (e % 4) + e / 4);
+  return out;
+}
+uint32_t UntransposeQ5High(uint32_t t) {
+  uint32_t out = 0;
+  for (int e = 0; e < 32; ++e) out |= ((t >> (8 * (e % 4) + e / 4)) & 1u) << e;
+  return out;
+}
 
 struct Format {
   int row_unit_bytes;  // one row's bytes per 256 elements
   std::vector<Segment> segments;
 };
 
+// Q8_0 / Q4_0 / Q5_0 units of `blocks` blocks: d [blocks][16], Q5_0's qh [blocks][16], qs.
 Format MakeBlocks32Format(int block_bytes, int qs_dwords, int blocks = 8) {
+  const bool q5 = block_bytes == 22;
+  const int qs_offset = q5 ? 6 : 2;
   Format f{blocks * block_bytes, {}};
   for (int b = 0; b < blocks; ++b) f.segments.push_back({b * block_bytes, 1, 2});
-  for (int b = 0; b < blocks; ++b) f.segments.push_back({b * block_bytes + 2, qs_dwords, 4});
+  if (q5) {
+    for (int b = 0; b < blocks; ++b) f.segments.push_back({b * block_bytes + 2, 1, 4, true});
+  }
+  for (int b = 0; b < blocks; ++b) {
+    f.segments.push_back({b * block_bytes + qs_offset, qs_dwords, 4});
+  }
   return f;
 }
 
@@ -46,6 +68,7 @@ const Format* FormatOf(DType type) {
   static const Format q6k = MakeQ6KFormat();
   static const Format q8_0 = MakeBlocks32Format(34, 8);
   static const Format q4_0 = MakeBlocks32Format(18, 4);
+  static const Format q5_0 = MakeBlocks32Format(22, 4);
   switch (type) {
     case DType::kQ4_K:
       return &q4k;
@@ -55,6 +78,8 @@ const Format* FormatOf(DType type) {
       return &q8_0;
     case DType::kQ4_0:
       return &q4_0;
+    case DType::kQ5_0:
+      return &q5_0;
     default:
       return nullptr;
   }
@@ -75,17 +100,22 @@ const Format* UnitFormat(DType type, int64_t cols, int64_t u) {
     for (int n = 0; n < 8; ++n) v.push_back(MakeBlocks32Format(18, 4, n));
     return v;
   }();
-  return type == DType::kQ8_0 ? &q8_0[tail] : &q4_0[tail];
+  static const std::vector<Format> q5_0 = [] {
+    std::vector<Format> v;
+    for (int n = 0; n < 8; ++n) v.push_back(MakeBlocks32Format(22, 4, n));
+    return v;
+  }();
+  return type == DType::kQ8_0 ? &q8_0[tail] : type == DType::kQ4_0 ? &q4_0[tail] : &q5_0[tail];
 }
 
-// Calls copy(row_offset, unit_offset, size) for every element of row `r` of one unit: the byte
-// offset within the row's unit and within the 16-row interleaved unit.
+// Calls copy(row_offset, unit_offset, size, q5_high) for every element of row `r` of one unit:
+// the byte offset within the row's unit and within the 16-row interleaved unit.
 template <typename Fn>
 void ForEachElement(const Format& f, int r, Fn copy) {
   int base = 0;
   for (const Segment& s : f.segments) {
     for (int e = 0; e < s.count; ++e) {
-      copy(s.src_offset + e * s.size, base + (e * kInterleaveRows + r) * s.size, s.size);
+      copy(s.src_offset + e * s.size, base + (e * kInterleaveRows + r) * s.size, s.size, s.q5_high);
     }
     base += s.count * s.size * kInterleaveRows;
   }
@@ -94,7 +124,7 @@ void ForEachElement(const Format& f, int r, Fn copy) {
 }  // namespace
 
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols) {
-  const int64_t unit = type == DType::kQ8_0 || type == DType::kQ4_0 ? 32 : 256;
+  const int64_t unit = type == DType::kQ4_K || type == DType::kQ6_K ? 256 : 32;
   return FormatOf(type) != nullptr && rows > 0 && rows % kInterleaveRows == 0 && cols > 0 &&
          cols % unit == 0;
 }
@@ -119,8 +149,14 @@ void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
       uint8_t* unit = dst + static_cast<uint64_t>(u) * unit_bytes;
       for (int r = 0; r < kInterleaveRows; ++r) {
         const uint8_t* src = group.data() + r * row_bytes + u * full.row_unit_bytes;
-        ForEachElement(f, r, [&](int from, int to, int size) {
+        ForEachElement(f, r, [&](int from, int to, int size, bool q5_high) {
           std::memcpy(unit + to, src + from, static_cast<size_t>(size));
+          if (q5_high) {
+            uint32_t qh;
+            std::memcpy(&qh, unit + to, 4);
+            qh = TransposeQ5High(qh);
+            std::memcpy(unit + to, &qh, 4);
+          }
         });
       }
     }
@@ -140,8 +176,14 @@ void ExtractInterleavedRow(DType type, const uint8_t* data, int64_t r, int64_t c
     const Format& f = *UnitFormat(type, cols, u);
     const uint8_t* unit = group + static_cast<uint64_t>(u) * unit_bytes;
     uint8_t* dst = out + u * full.row_unit_bytes;
-    ForEachElement(f, lane, [&](int from, int to, int size) {
+    ForEachElement(f, lane, [&](int from, int to, int size, bool q5_high) {
       std::memcpy(dst + from, unit + to, static_cast<size_t>(size));
+      if (q5_high) {
+        uint32_t qh;
+        std::memcpy(&qh, dst + from, 4);
+        qh = UntransposeQ5High(qh);
+        std::memcpy(dst + from, &qh, 4);
+      }
     });
   }
 }

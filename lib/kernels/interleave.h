@@ -14,8 +14,10 @@
 //         qh dword 8h + k (each [16]), then d[16]                               (3360 bytes)
 //   Q8_0: d [8 blocks][16], qs dwords [8 blocks x 8][16]                        (4352 bytes)
 //   Q4_0: d [8 blocks][16], qs dwords [8 blocks x 4][16]                        (2304 bytes)
-// Q8_0 / Q4_0 rows whose length is not a multiple of 256 end in a unit of fewer blocks, laid out
-// the same way for that many blocks (d [n][16], qs dwords [n x 8 or 4][16]). Every byte of the
+//   Q5_0: d [8 blocks][16], qh [8 blocks][16], qs dwords [8 blocks x 4][16]     (2816 bytes),
+//         each qh with its bits transposed: element e's bit at 8 (e % 4) + e / 4
+// Q8_0 / Q4_0 / Q5_0 rows whose length is not a multiple of 256 end in a unit of fewer blocks, laid
+// out the same way for that many blocks (d [n][16], qs dwords [n x 8 or 4][16]). Every byte of the
 // row format appears once, so the layout is lossless and a row can be read back
 // (ExtractInterleavedRow).
 #ifndef FATHOM_LIB_KERNELS_INTERLEAVE_H_
@@ -29,8 +31,8 @@ namespace fathom {
 
 inline constexpr int64_t kInterleaveRows = 16;
 
-// Whether a rows x cols matrix of `type` can take the interleaved layout: Q4_K, Q6_K, Q8_0 or
-// Q4_0, rows a multiple of 16, cols a multiple of 256 (Q4_K, Q6_K) or 32 (Q8_0, Q4_0).
+// Whether a rows x cols matrix of `type` can take the interleaved layout: Q4_K, Q6_K, Q8_0,
+// Q4_0 or Q5_0, rows a multiple of 16, cols a multiple of 256 (Q4_K, Q6_K) or 32 (the others).
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols);
 
 // Bytes of one full 16-row unit (the table above); 0 for other types.

@@ -22,6 +22,7 @@ namespace {
 namespace ti = tensor_internal;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
+using ti::BlockQ5_0;
 using ti::BlockQ6_K;
 using ti::BlockQ8_0;
 using ti::BlockQ8_K;
@@ -33,7 +34,7 @@ using ti::kQK_K;
 
 // ---- scalar references -----------------------------------------------------------------------
 
-// Q8_0 / Q4_0: block sums go to four float accumulators, b % 4.
+// Q8_0 / Q4_0 / Q5_0: block sums go to four float accumulators, b % 4.
 inline float FinishLanes(const float acc[4]) { return (acc[0] + acc[1]) + (acc[2] + acc[3]); }
 
 float DotQ8_0Ref(const void* w, const void* xq, int64_t n) {
@@ -58,6 +59,32 @@ float DotQ4_0Ref(const void* w, const void* xq, int64_t n) {
     for (int i = 0; i < kQK / 2; ++i) {
       isum += ((wb[b].qs[i] & 0xF) - 8) * int32_t{xb[b].qs[i]};
       isum += ((wb[b].qs[i] >> 4) - 8) * int32_t{xb[b].qs[i + kQK / 2]};
+    }
+    const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
+    acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
+  }
+  return FinishLanes(acc);
+}
+
+// Element e of a Q5_0 block: code (nibble | bit e of qh << 4), value code - 16.
+inline uint32_t Q5High(const BlockQ5_0& b) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  return qh;
+}
+
+float DotQ5_0Ref(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ5_0*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const uint32_t qh = Q5High(wb[b]);
+    int32_t isum = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      const int32_t lo = static_cast<int32_t>((wb[b].qs[i] & 0xF) | (((qh >> i) & 1) << 4)) - 16;
+      const int32_t hi =
+          static_cast<int32_t>((wb[b].qs[i] >> 4) | (((qh >> (i + 16)) & 1) << 4)) - 16;
+      isum += lo * int32_t{xb[b].qs[i]} + hi * int32_t{xb[b].qs[i + kQK / 2]};
     }
     const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
     acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
@@ -178,9 +205,24 @@ inline __m256i LoadQ4_0(const BlockQ4_0& b) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Q8_0 / Q4_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block. Always inlined
-// into its callers, so that `Mul` is inlined in the caller's target (the VNNI versions' vpdpbusd
-// cannot be inlined into a function compiled without AVX-512).
+// Q5_0: the nibbles as Q4_0's, bit e of qh as bit 4 of byte e, minus 16.
+inline __m256i LoadQ5_0(const BlockQ5_0& b) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m256i nib =
+      _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+  // Byte e <- byte e / 8 of qh, then 0xFF where its bit e % 8 is set.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int32_t>(Q5High(b))),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_cmpeq_epi8(
+      _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi8(-1));
+  return _mm256_sub_epi8(_mm256_or_si256(nib, _mm256_and_si256(bit, _mm256_set1_epi8(0x10))),
+                         _mm256_set1_epi8(16));
+}
+
+// Q8_0 / Q4_0 / Q5_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block. Always
+// inlined into its callers, so that `Mul` is inlined in the caller's target (the VNNI versions'
+// vpdpbusd cannot be inlined into a function compiled without AVX-512).
 template <typename WBlock, __m256i (*LoadW)(const WBlock&), __m256i (*Mul)(__m256i, __m256i)>
 __attribute__((always_inline)) inline float DotBlocks32(const void* w, const void* xq, int64_t n) {
   const auto* wb = static_cast<const WBlock*>(w);
@@ -225,6 +267,12 @@ FATHOM_VNNI float DotQ8_0Vnni(const void* w, const void* x, int64_t n) {
 }
 FATHOM_VNNI float DotQ4_0Vnni(const void* w, const void* x, int64_t n) {
   return DotBlocks32<BlockQ4_0, LoadQ4_0, MulS8Vnni>(w, x, n);
+}
+float DotQ5_0Avx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ5_0, LoadQ5_0, MulS8Avx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ5_0Vnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockQ5_0, LoadQ5_0, MulS8Vnni>(w, x, n);
 }
 
 // Q4_K's twelve scale bytes unpacked into the 8 sub-block scales (bytes 0-7) and the 8 mins
@@ -390,6 +438,7 @@ DType QDotActivationType(DType weight_type) {
   switch (weight_type) {
     case DType::kQ8_0:
     case DType::kQ4_0:
+    case DType::kQ5_0:
       return DType::kQ8_0;
     case DType::kQ4_K:
     case DType::kQ6_K:
@@ -415,6 +464,10 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
       return isa == QDotIsa::kScalar ? DotQ4_0Ref
              : isa == QDotIsa::kAvx2 ? DotQ4_0Avx2
                                      : DotQ4_0Vnni;
+    case DType::kQ5_0:
+      return isa == QDotIsa::kScalar ? DotQ5_0Ref
+             : isa == QDotIsa::kAvx2 ? DotQ5_0Avx2
+                                     : DotQ5_0Vnni;
     case DType::kQ4_K:
       return isa == QDotIsa::kScalar ? DotQ4_KRef
              : isa == QDotIsa::kAvx2 ? DotQ4_KAvx2

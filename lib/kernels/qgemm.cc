@@ -28,6 +28,7 @@ namespace {
 namespace ti = tensor_internal;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
+using ti::BlockQ5_0;
 using ti::BlockQ6_K;
 using ti::BlockQ8_0;
 using ti::BlockQ8_K;
@@ -37,6 +38,9 @@ using ti::kQK_K;
 
 #define FATHOM_QGEMM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
 
+#ifndef FATHOM_PREFETCH_DISTANCE
+#define FATHOM_PREFETCH_DISTANCE 4096
+#endif
 constexpr int kPanelRows = 16;               // rows per panel: one per 32-bit lane of a zmm
 constexpr int kTileTokens = 8;               // tokens per register tile
 constexpr int kBlocksPerUnit = kQK_K / kQK;  // Q8_0 / Q4_0 blocks per 256-element unit
@@ -69,7 +73,10 @@ struct alignas(64) PanelQ6K {
   __m512i bias[8];  // int16 pairs (-32 * sc[2i], -32 * sc[2i + 1]) per row
   __m512 d;
 };
-struct alignas(64) PanelQ8 {  // Q8_0 (codes + 128) and Q4_0 (codes 0..15)
+// The 32-element block types that share PanelQ8 and TileQ8.
+enum class Blocks32 { kQ8_0, kQ4_0, kQ5_0 };
+
+struct alignas(64) PanelQ8 {  // Q8_0 (codes + 128), Q4_0 (codes 0..15), Q5_0 (codes 0..31)
   __m512i q[64];
   __m512 d[kBlocksPerUnit];
 };
@@ -180,7 +187,7 @@ FATHOM_QGEMM_VNNI void PackQ6K(const uint8_t* const rows[kPanelRows], int64_t un
   p->d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d)));
 }
 
-template <bool kQ4>
+template <Blocks32 kKind>
 FATHOM_QGEMM_VNNI void PackQ8(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ8* p) {
   __m512i codes[4][kPanelRows];
   alignas(32) uint16_t d[kBlocksPerUnit][kPanelRows];
@@ -189,11 +196,22 @@ FATHOM_QGEMM_VNNI void PackQ8(const uint8_t* const rows[kPanelRows], int64_t uni
       __m256i half[2];
       for (int k = 0; k < 2; ++k) {
         const int64_t blk = unit * kBlocksPerUnit + 2 * g + k;
-        if (kQ4) {
+        if (kKind == Blocks32::kQ4_0) {
           const BlockQ4_0& b = reinterpret_cast<const BlockQ4_0*>(rows[r])[blk];
           const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
           const __m128i m4 = _mm_set1_epi8(0x0F);
           half[k] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+          d[2 * g + k][r] = b.d;
+        } else if (kKind == Blocks32::kQ5_0) {
+          const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(rows[r])[blk];
+          const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+          const __m128i m4 = _mm_set1_epi8(0x0F);
+          uint32_t qh;
+          std::memcpy(&qh, b.qh, 4);
+          // Bit e of qh to bit 4 of byte e.
+          const __m256i nib =
+              _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+          half[k] = _mm256_mask_add_epi8(nib, _cvtu32_mask32(qh), nib, _mm256_set1_epi8(0x10));
           d[2 * g + k][r] = b.d;
         } else {
           const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(rows[r])[blk];
@@ -293,13 +311,36 @@ FATHOM_QGEMM_VNNI void PackQ6KInterleaved(const uint8_t* unit, PanelQ6K* p) {
   p->d = Halves(unit + 3328);
 }
 
-// One unit of n (eight, or fewer at the end of a row) blocks: d [n][16], then qs dwords
-// [n x (8 or 4)][16].
-template <bool kQ4>
+// Codes of Q5_0 elements 4c .. 4c + 3 (low nibbles of qs dword c) or 16 + 4c .. (high nibbles)
+// of 16 rows: `h` is each row's qh with its bits transposed (interleave.h: bit e at 8 (e % 4) +
+// e / 4, so the four bits of a chunk sit at bit g of each byte, g = e / 4).
+FATHOM_QGEMM_VNNI inline __m512i Q5Codes(__m512i qs, __m512i h, int c, bool high) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+  const __m512i nib =
+      high ? _mm512_and_si512(_mm512_srli_epi16(qs, 4), m4) : _mm512_and_si512(qs, m4);
+  // Group g = c (low) or 4 + c (high): move bit g of each byte to bit 4.
+  const __m512i hb = high ? (c == 0 ? h : _mm512_srli_epi32(h, c)) : _mm512_slli_epi32(h, 4 - c);
+  return _mm512_or_si512(nib, _mm512_and_si512(hb, bit4));
+}
+
+// One unit of n (eight, or fewer at the end of a row) blocks: d [n][16], (Q5_0: qh [n][16]), then
+// qs dwords [n x (8 or 4)][16].
+template <Blocks32 kKind>
 FATHOM_QGEMM_VNNI void PackQ8Interleaved(const uint8_t* unit, int n, PanelQ8* p) {
   for (int b = 0; b < n; ++b) p->d[b] = Halves(unit + 32 * b);
   const uint8_t* qs = unit + 32 * n;
-  if (kQ4) {
+  if (kKind == Blocks32::kQ5_0) {
+    const uint8_t* qh = qs;
+    qs += 64 * n;
+    for (int b = 0; b < n; ++b) {
+      const __m512i h = Load64(qh + 64 * b);
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = Load64(qs + 64 * (4 * b + c));
+        p->q[8 * b + c] = Q5Codes(v, h, c, false);
+        p->q[8 * b + 4 + c] = Q5Codes(v, h, c, true);
+      }
+    }
+  } else if (kKind == Blocks32::kQ4_0) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int b = 0; b < n; ++b) {
       for (int c = 0; c < 4; ++c) {
@@ -444,6 +485,16 @@ FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t blocks, const uint8_
 // that the vpdpbusd latency overlaps. The integer sums and float steps are TileQ4K / TileQ6K /
 // TileQ8's for one token (exact integers, the same float operations in the same order).
 
+// Asks for the `bytes` that follow `unit` by kPrefetchDistance (the weights stream forward,
+// across units and groups; the hardware prefetchers stop at 4 KiB boundaries).
+constexpr uint64_t kPrefetchDistance = FATHOM_PREFETCH_DISTANCE;
+inline void PrefetchAhead(const uint8_t* unit, uint64_t bytes) {
+  if (kPrefetchDistance == 0) return;
+  for (uint64_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(unit + kPrefetchDistance + off), _MM_HINT_T0);
+  }
+}
+
 // Q4_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
 FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
                                             const int32_t* bs, float* y, __mmask16 rmask) {
@@ -452,6 +503,7 @@ FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
     const uint8_t* unit = group + u * 2304;
+    PrefetchAhead(unit, 2304);
     const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
     const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
     const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
@@ -500,6 +552,7 @@ FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
     const uint8_t* unit = group + u * 3360;
+    PrefetchAhead(unit, 3360);
     const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
     // Sub-blocks 8h + 2i + half (i = 0..3) take code dwords k = 4 * half .. 4 * half + 3 of
     // half h. acc[i] starts at -32 * (the token's sum over the sub-block): the codes' offset, so
@@ -542,22 +595,33 @@ FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
   _mm512_mask_storeu_ps(y, rmask, sum);
 }
 
-template <bool kQ4>
+template <Blocks32 kKind>
 FATHOM_QGEMM_VNNI void DecodeQ8Interleaved(const uint8_t* group, int64_t blocks, const uint8_t* x,
                                            const ActBlockInfo* info, float* y, __mmask16 rmask) {
-  constexpr uint64_t kUnitBytes = kQ4 ? 2304 : 4352;
+  constexpr uint64_t kUnitBytes = kKind == Blocks32::kQ4_0   ? 2304
+                                  : kKind == Blocks32::kQ5_0 ? 2816
+                                                             : 4352;
   const __m512i m4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512 acc4[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                     _mm512_setzero_ps()};
   for (int64_t u = 0; u * kBlocksPerUnit < blocks; ++u) {
     const uint8_t* unit = group + u * kUnitBytes;
+    PrefetchAhead(unit, kUnitBytes);
     const int n = static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit));
-    const uint8_t* qs = unit + 32 * n;
+    const uint8_t* qh = unit + 32 * n;
+    const uint8_t* qs = kKind == Blocks32::kQ5_0 ? qh + 64 * n : qh;
     for (int blk = 0; blk < n; ++blk) {
       const int64_t b = u * kBlocksPerUnit + blk;
       const int8_t* xq = (reinterpret_cast<const BlockQ8_0*>(x) + b)->qs;
       __m512i a0 = _mm512_set1_epi32(info[b].corr), a1 = _mm512_setzero_si512();
-      if (kQ4) {
+      if (kKind == Blocks32::kQ5_0) {
+        const __m512i h = Load64(qh + 64 * blk);
+        for (int c = 0; c < 4; ++c) {
+          const __m512i v = Load64(qs + 64 * (4 * blk + c));
+          a0 = _mm512_dpbusd_epi32(a0, Q5Codes(v, h, c, false), Bcast(xq + 4 * c));
+          a1 = _mm512_dpbusd_epi32(a1, Q5Codes(v, h, c, true), Bcast(xq + 16 + 4 * c));
+        }
+      } else if (kKind == Blocks32::kQ4_0) {
         for (int c = 0; c < 4; ++c) {
           const __m512i v = Load64(qs + 64 * (4 * blk + c));
           a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(v, m4), Bcast(xq + 4 * c));
@@ -723,13 +787,13 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
       });
 }
 
-template <bool kQ4>
+template <Blocks32 kKind>
 FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
   // Activation block scales and code-offset corrections, once per call for all tokens.
   thread_local std::vector<uint8_t> info_buf;
   const int64_t blocks = a.cols / kQK;
   ActBlockInfo* info = Scratch<ActBlockInfo>(info_buf, static_cast<size_t>(blocks * a.n_tokens));
-  const int32_t offset = kQ4 ? -8 : -128;
+  const int32_t offset = kKind == Blocks32::kQ4_0 ? -8 : kKind == Blocks32::kQ5_0 ? -16 : -128;
   for (int64_t t = 0; t < a.n_tokens; ++t) {
     const auto* xb = reinterpret_cast<const BlockQ8_0*>(a.xq + t * a.xq_stride);
     for (int64_t b = 0; b < blocks; ++b) {
@@ -746,14 +810,14 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
   }
   if (a.interleaved && a.n_tokens == 1) {
     RunGroups(a, [&](const uint8_t* group, float* y) {
-      DecodeQ8Interleaved<kQ4>(group, blocks, a.xq, info, y, 0xFFFF);
+      DecodeQ8Interleaved<kKind>(group, blocks, a.xq, info, y, 0xFFFF);
     });
     return;
   }
   RunPanels<PanelQ8>(
-      a, PackQ8<kQ4>,
+      a, PackQ8<kKind>,
       [&](const uint8_t* unit, int64_t u, PanelQ8* p) {
-        PackQ8Interleaved<kQ4>(
+        PackQ8Interleaved<kKind>(
             unit, static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit)),
             p);
       },
@@ -775,6 +839,7 @@ bool QGemmSupported(DType weight_type, int64_t cols) {
   switch (weight_type) {
     case DType::kQ8_0:
     case DType::kQ4_0:
+    case DType::kQ5_0:
     case DType::kQ4_K:
     case DType::kQ6_K:
       return cols > 0 && cols % kQK_K == 0;
@@ -827,10 +892,13 @@ bool RunVnni(DType weight_type, const Args& a) {
       QGemmQ6K(a);
       break;
     case DType::kQ8_0:
-      QGemmQ8<false>(a);
+      QGemmQ8<Blocks32::kQ8_0>(a);
       break;
     case DType::kQ4_0:
-      QGemmQ8<true>(a);
+      QGemmQ8<Blocks32::kQ4_0>(a);
+      break;
+    case DType::kQ5_0:
+      QGemmQ8<Blocks32::kQ5_0>(a);
       break;
     default:
       return false;
