@@ -1,5 +1,5 @@
 // Fast kernels against their scalar references: MatMul vs DotRef for every computable type,
-// RoPE layouts, attention vs a naive implementation.
+// RoPE layouts, attention vs a naive implementation, MLA latent attention vs its reference.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "kernels/attention.h"
 #include "kernels/dequant_simd.h"
+#include "kernels/latent_attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "tensor/quant.h"
@@ -158,6 +159,50 @@ TEST(AttentionTest, MatchesNaiveGqa) {
         for (size_t j = 0; j < w.size(); ++j) o += w[j] / sum * v[(j * 2 + kvh) * 8 + i];
         EXPECT_NEAR(out[(t * 4 + h) * 8 + i], o, 1e-5);
       }
+    }
+  }
+}
+
+TEST(LatentAttentionTest, MatchesReference) {
+  // Head counts around the 4-head groups, key counts around the 4-key tiles, latent widths that
+  // are and are not multiples of the vector slices (V2/V3: 512 and 64), strided q_pe.
+  struct Case {
+    int64_t heads, lora, rope, n_keys;
+  };
+  const Case cases[] = {{16, 512, 64, 1},  {16, 512, 64, 7},   {16, 512, 64, 300}, {5, 512, 64, 33},
+                        {3, 96, 16, 9},    {4, 40, 8, 2},      {1, 512, 64, 4096}, {2, 24, 4, 5}};
+  uint32_t seed = 7;
+  for (const Case& c : cases) {
+    const int64_t q_pe_stride = c.rope + 11;
+    const std::vector<float> q_lat = RandomVector(c.heads * c.lora, ++seed);
+    const std::vector<float> q_pe = RandomVector(c.heads * q_pe_stride, ++seed);
+    const std::vector<float> c_kv = RandomVector(c.n_keys * c.lora, ++seed, 0.3f);
+    const std::vector<float> k_pe = RandomVector(c.n_keys * c.rope, ++seed, 0.3f);
+    LatentAttentionShape s;
+    s.heads = c.heads;
+    s.lora = c.lora;
+    s.rope = c.rope;
+    s.n_keys = c.n_keys;
+    s.scale = 1.0f / std::sqrt(static_cast<float>(c.lora));
+    std::vector<float> want(c.heads * c.lora), got(c.heads * c.lora, -1.0f),
+        scores(c.heads * c.n_keys);
+    LatentAttentionRef(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
+                       want.data());
+    LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
+                    got.data(), scores.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-5f + 1e-4f * std::fabs(want[i]))
+          << "heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;
+    }
+    // A head's result does not depend on the heads computed with it (batch invariance).
+    std::vector<float> one(c.lora), one_scores(c.n_keys);
+    for (int64_t h = 0; h < c.heads; ++h) {
+      LatentAttentionShape s1 = s;
+      s1.heads = 1;
+      LatentAttention(s1, q_lat.data() + h * c.lora, q_pe.data() + h * q_pe_stride, q_pe_stride,
+                      c_kv.data(), k_pe.data(), one.data(), one_scores.data());
+      ASSERT_EQ(0, std::memcmp(one.data(), got.data() + h * c.lora, c.lora * sizeof(float)))
+          << "head " << h;
     }
   }
 }

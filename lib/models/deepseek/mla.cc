@@ -1,10 +1,12 @@
-// Absorbed MLA (see mla.h): per-head work items run in parallel; each head absorbs its queries
-// through W_UK, attends over the shared latent cache, and projects through W_UV.
+// Absorbed MLA (see mla.h): groups of heads run in parallel; each head absorbs its queries
+// through W_UK, the group attends over the shared latent cache together (lib/kernels/
+// latent_attention: each cache row read once per four heads), and each head projects through W_UV.
 #include "models/deepseek/mla.h"
 
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/latent_attention.h"
 #include "kernels/matmul.h"
 
 namespace fathom::internal {
@@ -48,12 +50,15 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     }
   }
 
-  pool.ParallelFor(H, 1, [&](int64_t h_begin, int64_t h_end, int) {
-    thread_local std::vector<float> q_nope, q_lat, lat_out, scores, row_buf;
+  // Heads in groups of four (the attention kernel reads each cache row once per group).
+  pool.ParallelFor(H, 4, [&](int64_t h_begin, int64_t h_end, int) {
+    const int64_t nh = h_end - h_begin;
+    thread_local std::vector<float> q_nope, q_lat, q_lat_all, lat_out, scores, row_buf;
     q_nope.resize(n * nope);
     q_lat.resize(n * lora);
-    lat_out.resize(lora);
-    scores.resize(pos0 + n);
+    q_lat_all.resize(n * nh * lora);  // [t][head][lora]
+    lat_out.resize(nh * lora);
+    scores.resize(nh * (pos0 + n));
     row_buf.resize(4 * std::max(lora, nope));
     for (int64_t h = h_begin; h < h_end; ++h) {
       for (int64_t t = 0; t < n; ++t) {
@@ -66,23 +71,22 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
         MatMulTransposedSerial(w.uk[h], q_nope.data(), nope, n, q_lat.data(), row_buf.data());
       }
       for (int64_t t = 0; t < n; ++t) {
-        const float* ql = &q_lat[t * lora];
-        const float* qpe = &s.q[(t * H + h) * qk + nope];
-        const int64_t n_keys = pos0 + t + 1;
-        for (int64_t j = 0; j < n_keys; ++j) {
-          scores[j] =
-              (DotF32(ql, cache.c_kv + j * lora, lora) + DotF32(qpe, cache.k_pe + j * dr, dr)) *
-              softmax_scale;
-        }
-        Softmax(scores.data(), n_keys);
-        std::fill(lat_out.begin(), lat_out.end(), 0.0f);
-        for (int64_t j = 0; j < n_keys; ++j) {
-          const float p = scores[j];
-          const float* cj = cache.c_kv + j * lora;
-          for (int64_t i = 0; i < lora; ++i) lat_out[i] += p * cj[i];
-        }
+        std::memcpy(&q_lat_all[(t * nh + (h - h_begin)) * lora], &q_lat[t * lora],
+                    lora * sizeof(float));
+      }
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      LatentAttentionShape shape;
+      shape.heads = nh;
+      shape.lora = lora;
+      shape.rope = dr;
+      shape.n_keys = pos0 + t + 1;
+      shape.scale = softmax_scale;
+      LatentAttention(shape, &q_lat_all[t * nh * lora], &s.q[(t * H + h_begin) * qk + nope], qk,
+                      cache.c_kv, cache.k_pe, lat_out.data(), scores.data());
+      for (int64_t h = h_begin; h < h_end; ++h) {
         // o_h = W_UV_h lat_out.
-        MatMulSerial(w.uv[h], lat_out.data(), 1, &s.heads_out[(t * H + h) * dv], dv,
+        MatMulSerial(w.uv[h], &lat_out[(h - h_begin) * lora], 1, &s.heads_out[(t * H + h) * dv], dv,
                      row_buf.data());
       }
     }

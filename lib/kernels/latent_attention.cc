@@ -1,0 +1,220 @@
+// Absorbed MLA attention over the latent cache (see the header). Two passes per group of four
+// heads: scores for 4 heads x 4 keys per register tile (each cache row loaded once for the four
+// heads), softmax per head, then the probability-weighted sum of the cache rows for 4 heads x a
+// slice of the latent width per tile. AVX-512 where the CPU has it, else AVX2 (the same code on
+// 256-bit vectors).
+#include "kernels/latent_attention.h"
+
+// The tile templates are shared by the AVX2 and AVX-512 versions (always inlined into functions
+// of either target), so GCC warns that a 512-bit vector crosses a function of the default target
+// (-Wpsabi; nothing is passed by value at run time), and GCC 12's AVX-512 intrinsics initialise
+// their "undefined" operands from themselves (-Wuninitialized, GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/ops.h"
+
+namespace fathom {
+namespace {
+
+#define FATHOM_AVX512 __attribute__((target("avx512f")))
+
+constexpr int kHeadTile = 4;
+constexpr int kKeyTile = 4;
+
+// The vector operations the kernel needs, for 512-bit and 256-bit registers.
+struct Avx512 {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static constexpr int kOutTile = 4;  // vectors of the latent width per accumulation tile
+  FATHOM_AVX512 static V Zero() { return _mm512_setzero_ps(); }
+  FATHOM_AVX512 static V Load(const float* p) { return _mm512_loadu_ps(p); }
+  FATHOM_AVX512 static void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  FATHOM_AVX512 static V Set1(float x) { return _mm512_set1_ps(x); }
+  FATHOM_AVX512 static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  FATHOM_AVX512 static float Sum(V v) { return _mm512_reduce_add_ps(v); }
+};
+
+struct Avx2 {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static constexpr int kOutTile = 2;
+  static V Zero() { return _mm256_setzero_ps(); }
+  static V Load(const float* p) { return _mm256_loadu_ps(p); }
+  static void Store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V Set1(float x) { return _mm256_set1_ps(x); }
+  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float Sum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+// Dot products of nh query rows with nk cache rows over `n` floats (row strides qs, cs), plus
+// `acc` (nh x nk) added in: out[h][k] = sum_i q[h][i] c[k][i].
+template <typename I, int NH, int NK>
+__attribute__((always_inline)) inline void DotTile(const float* q, int64_t qs, const float* c,
+                                                   int64_t cs, int64_t n, float out[NH][NK]) {
+  using V = typename I::V;
+  V acc[NH][NK];
+  for (auto& row : acc)
+    for (V& a : row) a = I::Zero();
+  int64_t i = 0;
+  for (; i + I::kWidth <= n; i += I::kWidth) {
+    V cv[NK];
+    for (int k = 0; k < NK; ++k) cv[k] = I::Load(c + k * cs + i);
+    for (int h = 0; h < NH; ++h) {
+      const V qv = I::Load(q + h * qs + i);
+      for (int k = 0; k < NK; ++k) acc[h][k] = I::Fma(qv, cv[k], acc[h][k]);
+    }
+  }
+  for (int h = 0; h < NH; ++h) {
+    for (int k = 0; k < NK; ++k) {
+      float sum = I::Sum(acc[h][k]);
+      for (int64_t j = i; j < n; ++j) sum += q[h * qs + j] * c[k * cs + j];
+      out[h][k] += sum;
+    }
+  }
+}
+
+template <typename I, int NH>
+__attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionShape& s,
+                                                          const float* q_lat, const float* q_pe,
+                                                          int64_t q_pe_stride, const float* c_kv,
+                                                          const float* k_pe, float* scores) {
+  int64_t j = 0;
+  for (; j + kKeyTile <= s.n_keys; j += kKeyTile) {
+    float out[NH][kKeyTile] = {};
+    DotTile<I, NH, kKeyTile>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
+    DotTile<I, NH, kKeyTile>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
+    for (int h = 0; h < NH; ++h) {
+      for (int k = 0; k < kKeyTile; ++k) scores[h * s.n_keys + j + k] = out[h][k] * s.scale;
+    }
+  }
+  for (; j < s.n_keys; ++j) {
+    float out[NH][1] = {};
+    DotTile<I, NH, 1>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
+    DotTile<I, NH, 1>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
+    for (int h = 0; h < NH; ++h) scores[h * s.n_keys + j] = out[h][0] * s.scale;
+  }
+}
+
+// out[h][i] = sum_j p[h][j] c_kv[j][i] for NH heads, a slice of I::kOutTile vectors at a time.
+template <typename I, int NH>
+__attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAttentionShape& s,
+                                                               const float* p, const float* c_kv,
+                                                               float* out) {
+  using V = typename I::V;
+  constexpr int64_t kSlice = I::kWidth * I::kOutTile;
+  int64_t i = 0;
+  for (; i + kSlice <= s.lora; i += kSlice) {
+    V acc[NH][I::kOutTile];
+    for (auto& row : acc)
+      for (V& a : row) a = I::Zero();
+    for (int64_t j = 0; j < s.n_keys; ++j) {
+      V cv[I::kOutTile];
+      for (int v = 0; v < I::kOutTile; ++v) cv[v] = I::Load(c_kv + j * s.lora + i + v * I::kWidth);
+      for (int h = 0; h < NH; ++h) {
+        const V pv = I::Set1(p[h * s.n_keys + j]);
+        for (int v = 0; v < I::kOutTile; ++v) acc[h][v] = I::Fma(pv, cv[v], acc[h][v]);
+      }
+    }
+    for (int h = 0; h < NH; ++h) {
+      for (int v = 0; v < I::kOutTile; ++v)
+        I::Store(out + h * s.lora + i + v * I::kWidth, acc[h][v]);
+    }
+  }
+  for (; i < s.lora; ++i) {  // latent widths that are not a multiple of the slice
+    for (int h = 0; h < NH; ++h) {
+      float sum = 0;
+      for (int64_t j = 0; j < s.n_keys; ++j) sum += p[h * s.n_keys + j] * c_kv[j * s.lora + i];
+      out[h * s.lora + i] = sum;
+    }
+  }
+}
+
+template <typename I, int NH>
+__attribute__((always_inline)) inline void HeadGroup(const LatentAttentionShape& s,
+                                                     const float* q_lat, const float* q_pe,
+                                                     int64_t q_pe_stride, const float* c_kv,
+                                                     const float* k_pe, float* out, float* scores) {
+  ScoresForHeads<I, NH>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, scores);
+  for (int h = 0; h < NH; ++h) Softmax(scores + h * s.n_keys, s.n_keys);
+  WeightedSumForHeads<I, NH>(s, scores, c_kv, out);
+}
+
+template <typename I>
+__attribute__((always_inline)) inline void Run(const LatentAttentionShape& s, const float* q_lat,
+                                               const float* q_pe, int64_t q_pe_stride,
+                                               const float* c_kv, const float* k_pe, float* out,
+                                               float* scores) {
+  int64_t h = 0;
+  for (; h + kHeadTile <= s.heads; h += kHeadTile) {
+    HeadGroup<I, kHeadTile>(s, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv, k_pe,
+                            out + h * s.lora, scores);
+  }
+  for (; h < s.heads; ++h) {
+    HeadGroup<I, 1>(s, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv, k_pe,
+                    out + h * s.lora, scores);
+  }
+}
+
+FATHOM_AVX512 void RunAvx512(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                             int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
+                             float* scores) {
+  Run<Avx512>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+}
+
+void RunAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+             int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out, float* scores) {
+  Run<Avx2>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+}
+
+}  // namespace
+
+void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                     int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
+                     float* scores) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) {
+    RunAvx512(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+  } else {
+    RunAvx2(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+  }
+}
+
+void LatentAttentionRef(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                        int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out) {
+  std::vector<double> p(s.n_keys);
+  for (int64_t h = 0; h < s.heads; ++h) {
+    double best = -INFINITY;
+    for (int64_t j = 0; j < s.n_keys; ++j) {
+      double dot = 0;
+      for (int64_t i = 0; i < s.lora; ++i)
+        dot += double{q_lat[h * s.lora + i]} * c_kv[j * s.lora + i];
+      for (int64_t i = 0; i < s.rope; ++i)
+        dot += double{q_pe[h * q_pe_stride + i]} * k_pe[j * s.rope + i];
+      p[j] = dot * s.scale;
+      best = std::max(best, p[j]);
+    }
+    double total = 0;
+    for (double& v : p) total += (v = std::exp(v - best));
+    for (int64_t i = 0; i < s.lora; ++i) {
+      double sum = 0;
+      for (int64_t j = 0; j < s.n_keys; ++j) sum += p[j] / total * c_kv[j * s.lora + i];
+      out[h * s.lora + i] = static_cast<float>(sum);
+    }
+  }
+}
+
+}  // namespace fathom
