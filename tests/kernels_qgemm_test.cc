@@ -262,6 +262,49 @@ TEST(QGemmTest, MatMulBatchesEqualOneTokenProducts) {
   }
 }
 
+TEST(QGemmTest, MatMulSerialTakesTheIntegerKernelsInInt8Mode) {
+  // The per-head serial products (MLA's W_UV) give MatMul's bits in int8 mode, into a strided
+  // output; exact mode stays on the float rows.
+  ThreadPool pool(1);
+  for (DType type : kTypes) {
+    const int64_t rows = 24, cols = 512, n_tokens = 3, y_stride = rows + 5;
+    const Matrix m = RandomWeights(type, rows, cols, 41);
+    WeightMatrix w;
+    w.type = type;
+    w.rows = rows;
+    w.cols = cols;
+    w.row_bytes = m.row_bytes;
+    w.data = m.data.data();
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(n_tokens * cols), row_buf(4 * cols);
+    for (float& v : x) v = dist(rng);
+    for (MatMulMode mode : {MatMulMode::kInt8, MatMulMode::kExact}) {
+      SetMatMulMode(mode);
+      std::vector<float> want(n_tokens * rows), got(n_tokens * y_stride, -7.0f);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        MatMul(w, x.data() + t * cols, 1, want.data() + t * rows, pool);
+      }
+      MatMulSerial(w, x.data(), n_tokens, got.data(), y_stride, row_buf.data());
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < y_stride; ++r) {
+          if (r >= rows) {
+            ASSERT_EQ(got[t * y_stride + r], -7.0f);
+            continue;
+          }
+          if (mode == MatMulMode::kInt8) {
+            ASSERT_EQ(Bits(got[t * y_stride + r]), Bits(want[t * rows + r]))
+                << Traits(type).name << " r=" << r << " t=" << t;
+          } else {
+            ASSERT_NEAR(got[t * y_stride + r], want[t * rows + r], 1e-4f) << Traits(type).name;
+          }
+        }
+      }
+    }
+    SetMatMulMode(MatMulMode::kInt8);
+  }
+}
+
 // ---- the interleaved layout (lib/kernels/interleave.h) ----------------------------------------
 
 TEST(InterleaveTest, SupportedShapes) {

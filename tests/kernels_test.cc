@@ -169,8 +169,8 @@ TEST(LatentAttentionTest, MatchesReference) {
   struct Case {
     int64_t heads, lora, rope, n_keys;
   };
-  const Case cases[] = {{16, 512, 64, 1},  {16, 512, 64, 7},   {16, 512, 64, 300}, {5, 512, 64, 33},
-                        {3, 96, 16, 9},    {4, 40, 8, 2},      {1, 512, 64, 4096}, {2, 24, 4, 5}};
+  const Case cases[] = {{16, 512, 64, 1}, {16, 512, 64, 7}, {16, 512, 64, 300}, {5, 512, 64, 33},
+                        {3, 96, 16, 9},   {4, 40, 8, 2},    {1, 512, 64, 4096}, {2, 24, 4, 5}};
   uint32_t seed = 7;
   for (const Case& c : cases) {
     const int64_t q_pe_stride = c.rope + 11;
@@ -188,8 +188,8 @@ TEST(LatentAttentionTest, MatchesReference) {
         scores(c.heads * c.n_keys);
     LatentAttentionRef(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
                        want.data());
-    LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
-                    got.data(), scores.data());
+    LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(), got.data(),
+                    scores.data());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got[i], want[i], 1e-5f + 1e-4f * std::fabs(want[i]))
           << "heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;

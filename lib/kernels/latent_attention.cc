@@ -87,13 +87,15 @@ __attribute__((always_inline)) inline void DotTile(const float* q, int64_t qs, c
   }
 }
 
+// Scores of NH heads for keys [j0, j1).
 template <typename I, int NH>
-__attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionShape& s,
-                                                          const float* q_lat, const float* q_pe,
-                                                          int64_t q_pe_stride, const float* c_kv,
-                                                          const float* k_pe, float* scores) {
-  int64_t j = 0;
-  for (; j + kKeyTile <= s.n_keys; j += kKeyTile) {
+__attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionShape& s, int64_t j0,
+                                                          int64_t j1, const float* q_lat,
+                                                          const float* q_pe, int64_t q_pe_stride,
+                                                          const float* c_kv, const float* k_pe,
+                                                          float* scores) {
+  int64_t j = j0;
+  for (; j + kKeyTile <= j1; j += kKeyTile) {
     float out[NH][kKeyTile] = {};
     DotTile<I, NH, kKeyTile>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
     DotTile<I, NH, kKeyTile>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
@@ -101,7 +103,7 @@ __attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionS
       for (int k = 0; k < kKeyTile; ++k) scores[h * s.n_keys + j + k] = out[h][k] * s.scale;
     }
   }
-  for (; j < s.n_keys; ++j) {
+  for (; j < j1; ++j) {
     float out[NH][1] = {};
     DotTile<I, NH, 1>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
     DotTile<I, NH, 1>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
@@ -109,9 +111,12 @@ __attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionS
   }
 }
 
-// out[h][i] = sum_j p[h][j] c_kv[j][i] for NH heads, a slice of I::kOutTile vectors at a time.
+// out[h][i] += sum_j p[h][j] c_kv[j][i] over keys [j0, j1) for NH heads, a slice of
+// I::kOutTile vectors at a time (the partial sums pass through `out` between key blocks, so each
+// element still accumulates its products in key order).
 template <typename I, int NH>
 __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAttentionShape& s,
+                                                               int64_t j0, int64_t j1,
                                                                const float* p, const float* c_kv,
                                                                float* out) {
   using V = typename I::V;
@@ -119,9 +124,11 @@ __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAtten
   int64_t i = 0;
   for (; i + kSlice <= s.lora; i += kSlice) {
     V acc[NH][I::kOutTile];
-    for (auto& row : acc)
-      for (V& a : row) a = I::Zero();
-    for (int64_t j = 0; j < s.n_keys; ++j) {
+    for (int h = 0; h < NH; ++h) {
+      for (int v = 0; v < I::kOutTile; ++v)
+        acc[h][v] = I::Load(out + h * s.lora + i + v * I::kWidth);
+    }
+    for (int64_t j = j0; j < j1; ++j) {
       V cv[I::kOutTile];
       for (int v = 0; v < I::kOutTile; ++v) cv[v] = I::Load(c_kv + j * s.lora + i + v * I::kWidth);
       for (int h = 0; h < NH; ++h) {
@@ -136,36 +143,45 @@ __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAtten
   }
   for (; i < s.lora; ++i) {  // latent widths that are not a multiple of the slice
     for (int h = 0; h < NH; ++h) {
-      float sum = 0;
-      for (int64_t j = 0; j < s.n_keys; ++j) sum += p[h * s.n_keys + j] * c_kv[j * s.lora + i];
+      float sum = out[h * s.lora + i];
+      for (int64_t j = j0; j < j1; ++j) sum += p[h * s.n_keys + j] * c_kv[j * s.lora + i];
       out[h * s.lora + i] = sum;
     }
   }
 }
 
-template <typename I, int NH>
-__attribute__((always_inline)) inline void HeadGroup(const LatentAttentionShape& s,
-                                                     const float* q_lat, const float* q_pe,
-                                                     int64_t q_pe_stride, const float* c_kv,
-                                                     const float* k_pe, float* out, float* scores) {
-  ScoresForHeads<I, NH>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, scores);
-  for (int h = 0; h < NH; ++h) Softmax(scores + h * s.n_keys, s.n_keys);
-  WeightedSumForHeads<I, NH>(s, scores, c_kv, out);
-}
+// Keys per block: 64 latent rows (128 KiB at width 512) stay in L2 while every head group of
+// the call uses them, so the cache streams from memory once per call in each pass.
+constexpr int64_t kKeyBlock = 64;
 
 template <typename I>
 __attribute__((always_inline)) inline void Run(const LatentAttentionShape& s, const float* q_lat,
                                                const float* q_pe, int64_t q_pe_stride,
                                                const float* c_kv, const float* k_pe, float* out,
                                                float* scores) {
-  int64_t h = 0;
-  for (; h + kHeadTile <= s.heads; h += kHeadTile) {
-    HeadGroup<I, kHeadTile>(s, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv, k_pe,
-                            out + h * s.lora, scores);
+  for (int64_t j0 = 0; j0 < s.n_keys; j0 += kKeyBlock) {
+    const int64_t j1 = std::min(s.n_keys, j0 + kKeyBlock);
+    int64_t h = 0;
+    for (; h + kHeadTile <= s.heads; h += kHeadTile) {
+      ScoresForHeads<I, kHeadTile>(s, j0, j1, q_lat + h * s.lora, q_pe + h * q_pe_stride,
+                                   q_pe_stride, c_kv, k_pe, scores + h * s.n_keys);
+    }
+    for (; h < s.heads; ++h) {
+      ScoresForHeads<I, 1>(s, j0, j1, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv,
+                           k_pe, scores + h * s.n_keys);
+    }
   }
-  for (; h < s.heads; ++h) {
-    HeadGroup<I, 1>(s, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv, k_pe,
-                    out + h * s.lora, scores);
+  for (int64_t h = 0; h < s.heads; ++h) Softmax(scores + h * s.n_keys, s.n_keys);
+  std::fill(out, out + s.heads * s.lora, 0.0f);
+  for (int64_t j0 = 0; j0 < s.n_keys; j0 += kKeyBlock) {
+    const int64_t j1 = std::min(s.n_keys, j0 + kKeyBlock);
+    int64_t h = 0;
+    for (; h + kHeadTile <= s.heads; h += kHeadTile) {
+      WeightedSumForHeads<I, kHeadTile>(s, j0, j1, scores + h * s.n_keys, c_kv, out + h * s.lora);
+    }
+    for (; h < s.heads; ++h) {
+      WeightedSumForHeads<I, 1>(s, j0, j1, scores + h * s.n_keys, c_kv, out + h * s.lora);
+    }
   }
 }
 

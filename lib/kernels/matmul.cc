@@ -260,6 +260,23 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
 
 void MatMulSerial(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                   int64_t y_stride, float* row_buf) {
+  // Int8 mode: the single-row integer kernels, as MatMul's (the same bits per row and token).
+  const QDotFn dot =
+      GetMatMulMode() == MatMulMode::kInt8 && w.block_scale == nullptr && !w.interleaved
+          ? GetBestQDot(w.type)
+          : nullptr;
+  const DType act = QDotActivationType(w.type);
+  if (dot != nullptr && w.cols % Traits(act).block_size == 0) {
+    const uint64_t act_row = static_cast<uint64_t>(w.cols / Traits(act).block_size) *
+                             static_cast<uint64_t>(Traits(act).type_size);
+    thread_local std::vector<uint8_t> xq;
+    if (xq.size() < act_row) xq.resize(act_row);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      QuantizeActivationsFast(act, x + t * w.cols, w.cols, xq.data());
+      for (int64_t r = 0; r < w.rows; ++r) y[t * y_stride + r] = dot(w.row(r), xq.data(), w.cols);
+    }
+    return;
+  }
   MatMulRowRange(w, 0, w.rows, x, n_tokens, y, y_stride, row_buf);
 }
 

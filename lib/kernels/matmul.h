@@ -59,7 +59,8 @@ void DequantizeRow(const WeightMatrix& w, int64_t r, float* out);
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 
 // Single-threaded forms for callers that parallelise at a coarser level (e.g. per head).
-// `row_buf` holds 4 * w.cols floats. MatMulSerial: y[t * y_stride + r] = W[r] . x[t * w.cols ...].
+// `row_buf` holds 4 * w.cols floats. MatMulSerial: y[t * y_stride + r] = W[r] . x[t * w.cols ...]
+// (in int8 mode with MatMul's integer kernels and bits, where the type has them).
 void MatMulSerial(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                   int64_t y_stride, float* row_buf);
 // MatMulTransposedSerial: y[t * w.cols + c] = sum_r x[t * x_stride + r] * W[r][c] (y = x W);
