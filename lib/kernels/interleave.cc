@@ -111,7 +111,7 @@ const Format* UnitFormat(DType type, int64_t cols, int64_t u) {
 // Calls copy(row_offset, unit_offset, size, q5_high) for every element of row `r` of one unit:
 // the byte offset within the row's unit and within the 16-row interleaved unit.
 template <typename Fn>
-void ForEachElement(const Format& f, int r, Fn copy) {
+inline __attribute__((always_inline)) void ForEachElement(const Format& f, int r, Fn copy) {
   int base = 0;
   for (const Segment& s : f.segments) {
     for (int e = 0; e < s.count; ++e) {
@@ -150,13 +150,14 @@ void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
       for (int r = 0; r < kInterleaveRows; ++r) {
         const uint8_t* src = group.data() + r * row_bytes + u * full.row_unit_bytes;
         ForEachElement(f, r, [&](int from, int to, int size, bool q5_high) {
-          std::memcpy(unit + to, src + from, static_cast<size_t>(size));
-          if (q5_high) {
-            uint32_t qh;
-            std::memcpy(&qh, unit + to, 4);
-            qh = TransposeQ5High(qh);
-            std::memcpy(unit + to, &qh, 4);
+          if (size == 2) {
+            std::memcpy(unit + to, src + from, 2);
+            return;
           }
+          uint32_t v;
+          std::memcpy(&v, src + from, 4);
+          if (q5_high) v = TransposeQ5High(v);
+          std::memcpy(unit + to, &v, 4);
         });
       }
     }
@@ -177,13 +178,14 @@ void ExtractInterleavedRow(DType type, const uint8_t* data, int64_t r, int64_t c
     const uint8_t* unit = group + static_cast<uint64_t>(u) * unit_bytes;
     uint8_t* dst = out + u * full.row_unit_bytes;
     ForEachElement(f, lane, [&](int from, int to, int size, bool q5_high) {
-      std::memcpy(dst + from, unit + to, static_cast<size_t>(size));
-      if (q5_high) {
-        uint32_t qh;
-        std::memcpy(&qh, dst + from, 4);
-        qh = UntransposeQ5High(qh);
-        std::memcpy(dst + from, &qh, 4);
+      if (size == 2) {
+        std::memcpy(dst + from, unit + to, 2);
+        return;
       }
+      uint32_t v;
+      std::memcpy(&v, unit + to, 4);
+      if (q5_high) v = UntransposeQ5High(v);
+      std::memcpy(dst + from, &v, 4);
     });
   }
 }
