@@ -1,8 +1,8 @@
-// Absorbed MLA attention over the latent cache (see the header). Two passes per group of four
-// heads: scores for 4 heads x 4 keys per register tile (each cache row loaded once for the four
-// heads), softmax per head, then the probability-weighted sum of the cache rows for 4 heads x a
-// slice of the latent width per tile. AVX-512 where the CPU has it, else AVX2 (the same code on
-// 256-bit vectors).
+// Absorbed MLA attention over the latent cache (see the header): one pass in 64-key blocks with
+// a running softmax per head; per block, scores for 4 heads x 4 keys per register tile (each
+// cache row loaded once for the four heads), then the weighted sum of the block's rows for 4
+// heads x a slice of the latent width per tile. AVX-512 where the CPU has it, else AVX2 (the
+// same code on 256-bit vectors).
 #include "kernels/latent_attention.h"
 
 // The tile templates are shared by the AVX2 and AVX-512 versions (always inlined into functions
@@ -19,8 +19,6 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include "kernels/ops.h"
 
 namespace fathom {
 namespace {
@@ -87,38 +85,38 @@ __attribute__((always_inline)) inline void DotTile(const float* q, int64_t qs, c
   }
 }
 
-// Scores of NH heads for keys [j0, j1).
+// Scores of NH heads for keys [j0, j1): scores[h * stride + j - j0].
 template <typename I, int NH>
 __attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionShape& s, int64_t j0,
-                                                          int64_t j1, const float* q_lat,
-                                                          const float* q_pe, int64_t q_pe_stride,
-                                                          const float* c_kv, const float* k_pe,
-                                                          float* scores) {
+                                                          int64_t j1, int64_t stride,
+                                                          const float* q_lat, const float* q_pe,
+                                                          int64_t q_pe_stride, const float* c_kv,
+                                                          const float* k_pe, float* scores) {
   int64_t j = j0;
   for (; j + kKeyTile <= j1; j += kKeyTile) {
     float out[NH][kKeyTile] = {};
     DotTile<I, NH, kKeyTile>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
     DotTile<I, NH, kKeyTile>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
     for (int h = 0; h < NH; ++h) {
-      for (int k = 0; k < kKeyTile; ++k) scores[h * s.n_keys + j + k] = out[h][k] * s.scale;
+      for (int k = 0; k < kKeyTile; ++k) scores[h * stride + j - j0 + k] = out[h][k] * s.scale;
     }
   }
   for (; j < j1; ++j) {
     float out[NH][1] = {};
     DotTile<I, NH, 1>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
     DotTile<I, NH, 1>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
-    for (int h = 0; h < NH; ++h) scores[h * s.n_keys + j] = out[h][0] * s.scale;
+    for (int h = 0; h < NH; ++h) scores[h * stride + j - j0] = out[h][0] * s.scale;
   }
 }
 
-// out[h][i] += sum_j p[h][j] c_kv[j][i] over keys [j0, j1) for NH heads, a slice of
+// out[h][i] += sum_j p[h * stride + j - j0] c_kv[j][i] over keys [j0, j1) for NH heads, a slice of
 // I::kOutTile vectors at a time (the partial sums pass through `out` between key blocks, so each
 // element still accumulates its products in key order).
 template <typename I, int NH>
 __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAttentionShape& s,
                                                                int64_t j0, int64_t j1,
-                                                               const float* p, const float* c_kv,
-                                                               float* out) {
+                                                               int64_t stride, const float* p,
+                                                               const float* c_kv, float* out) {
   using V = typename I::V;
   constexpr int64_t kSlice = I::kWidth * I::kOutTile;
   int64_t i = 0;
@@ -132,7 +130,7 @@ __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAtten
       V cv[I::kOutTile];
       for (int v = 0; v < I::kOutTile; ++v) cv[v] = I::Load(c_kv + j * s.lora + i + v * I::kWidth);
       for (int h = 0; h < NH; ++h) {
-        const V pv = I::Set1(p[h * s.n_keys + j]);
+        const V pv = I::Set1(p[h * stride + j - j0]);
         for (int v = 0; v < I::kOutTile; ++v) acc[h][v] = I::Fma(pv, cv[v], acc[h][v]);
       }
     }
@@ -144,44 +142,82 @@ __attribute__((always_inline)) inline void WeightedSumForHeads(const LatentAtten
   for (; i < s.lora; ++i) {  // latent widths that are not a multiple of the slice
     for (int h = 0; h < NH; ++h) {
       float sum = out[h * s.lora + i];
-      for (int64_t j = j0; j < j1; ++j) sum += p[h * s.n_keys + j] * c_kv[j * s.lora + i];
+      for (int64_t j = j0; j < j1; ++j) sum += p[h * stride + j - j0] * c_kv[j * s.lora + i];
       out[h * s.lora + i] = sum;
     }
   }
 }
 
 // Keys per block: 64 latent rows (128 KiB at width 512) stay in L2 while every head group of
-// the call uses them, so the cache streams from memory once per call in each pass.
+// the call uses them, so the cache streams from memory once per call.
 constexpr int64_t kKeyBlock = 64;
 
+// One pass over the cache with a running softmax per head (the flash-attention recurrence): per
+// key block, the block's scores, the new running maximum m, the old partial sums rescaled by
+// exp(m_old - m), then the block's weights exp(score - m) added into the sums; out is divided by
+// the total weight at the end. The next block is prefetched while this one is used.
 template <typename I>
 __attribute__((always_inline)) inline void Run(const LatentAttentionShape& s, const float* q_lat,
                                                const float* q_pe, int64_t q_pe_stride,
                                                const float* c_kv, const float* k_pe, float* out,
                                                float* scores) {
+  constexpr int kMaxHeadsOnStack = 256;
+  float running_max[kMaxHeadsOnStack], total[kMaxHeadsOnStack];
+  std::vector<float> heap_max, heap_total;
+  float* m = running_max;
+  float* l = total;
+  if (s.heads > kMaxHeadsOnStack) {
+    heap_max.resize(s.heads);
+    heap_total.resize(s.heads);
+    m = heap_max.data();
+    l = heap_total.data();
+  }
+  std::fill(m, m + s.heads, -INFINITY);
+  std::fill(l, l + s.heads, 0.0f);
+  std::fill(out, out + s.heads * s.lora, 0.0f);
+  const int64_t stride = std::min(s.n_keys, kKeyBlock);
   for (int64_t j0 = 0; j0 < s.n_keys; j0 += kKeyBlock) {
     const int64_t j1 = std::min(s.n_keys, j0 + kKeyBlock);
+    for (int64_t j = j1; j < std::min(s.n_keys, j1 + kKeyBlock); ++j) {
+      for (int64_t b = 0; b < s.lora * 4; b += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(c_kv + j * s.lora) + b, _MM_HINT_T1);
+      }
+    }
+    // Block scores: scores[h * stride + j - j0].
     int64_t h = 0;
     for (; h + kHeadTile <= s.heads; h += kHeadTile) {
-      ScoresForHeads<I, kHeadTile>(s, j0, j1, q_lat + h * s.lora, q_pe + h * q_pe_stride,
-                                   q_pe_stride, c_kv, k_pe, scores + h * s.n_keys);
+      ScoresForHeads<I, kHeadTile>(s, j0, j1, stride, q_lat + h * s.lora, q_pe + h * q_pe_stride,
+                                   q_pe_stride, c_kv, k_pe, scores + h * stride);
     }
     for (; h < s.heads; ++h) {
-      ScoresForHeads<I, 1>(s, j0, j1, q_lat + h * s.lora, q_pe + h * q_pe_stride, q_pe_stride, c_kv,
-                           k_pe, scores + h * s.n_keys);
+      ScoresForHeads<I, 1>(s, j0, j1, stride, q_lat + h * s.lora, q_pe + h * q_pe_stride,
+                           q_pe_stride, c_kv, k_pe, scores + h * stride);
+    }
+    for (h = 0; h < s.heads; ++h) {
+      float* p = scores + h * stride;
+      const float block_max = *std::max_element(p, p + (j1 - j0));
+      const float new_max = std::max(m[h], block_max);
+      const float rescale = std::exp(m[h] - new_max);  // 0 for the first block
+      m[h] = new_max;
+      float sum = 0;
+      for (int64_t j = 0; j < j1 - j0; ++j) sum += (p[j] = std::exp(p[j] - new_max));
+      l[h] = l[h] * rescale + sum;
+      if (rescale != 1.0f) {
+        float* o = out + h * s.lora;
+        for (int64_t i = 0; i < s.lora; ++i) o[i] *= rescale;
+      }
+    }
+    for (h = 0; h + kHeadTile <= s.heads; h += kHeadTile) {
+      WeightedSumForHeads<I, kHeadTile>(s, j0, j1, stride, scores + h * stride, c_kv,
+                                        out + h * s.lora);
+    }
+    for (; h < s.heads; ++h) {
+      WeightedSumForHeads<I, 1>(s, j0, j1, stride, scores + h * stride, c_kv, out + h * s.lora);
     }
   }
-  for (int64_t h = 0; h < s.heads; ++h) Softmax(scores + h * s.n_keys, s.n_keys);
-  std::fill(out, out + s.heads * s.lora, 0.0f);
-  for (int64_t j0 = 0; j0 < s.n_keys; j0 += kKeyBlock) {
-    const int64_t j1 = std::min(s.n_keys, j0 + kKeyBlock);
-    int64_t h = 0;
-    for (; h + kHeadTile <= s.heads; h += kHeadTile) {
-      WeightedSumForHeads<I, kHeadTile>(s, j0, j1, scores + h * s.n_keys, c_kv, out + h * s.lora);
-    }
-    for (; h < s.heads; ++h) {
-      WeightedSumForHeads<I, 1>(s, j0, j1, scores + h * s.n_keys, c_kv, out + h * s.lora);
-    }
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const float inv = 1.0f / l[h];
+    for (int64_t i = 0; i < s.lora; ++i) out[h * s.lora + i] *= inv;
   }
 }
 

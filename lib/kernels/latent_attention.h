@@ -2,8 +2,10 @@
 // 512-wide latents, never per-head keys and values): for each head h,
 //   score_j = (q_lat[h] . c_kv[j] + q_pe[h] . k_pe[j]) * scale,  p = softmax(score),
 //   out[h]  = sum_j p_j c_kv[j].
-// The fast version takes heads four at a time, so every cache row is read once per four heads
-// (not once per head), with register tiles of heads x keys; the scalar reference is for tests.
+// The fast version makes one pass over the cache in 64-key blocks with a running softmax per head
+// (so each block is fetched once for all heads of the call), in register tiles of 4 heads x 4 keys
+// (scores) and 4 heads x a slice of the latent width (weighted sums); the scalar reference (two
+// passes, double precision) is for tests.
 #ifndef FATHOM_LIB_KERNELS_LATENT_ATTENTION_H_
 #define FATHOM_LIB_KERNELS_LATENT_ATTENTION_H_
 
@@ -20,7 +22,7 @@ struct LatentAttentionShape {
 };
 
 // q_lat: [heads][lora]; q_pe: head h at q_pe + h * q_pe_stride (rope values); c_kv: [n_keys][lora];
-// k_pe: [n_keys][rope]; out: [heads][lora]; scores: scratch of heads * n_keys floats.
+// k_pe: [n_keys][rope]; out: [heads][lora]; scores: scratch of heads * min(n_keys, 64) floats.
 void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
                      int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
                      float* scores);
