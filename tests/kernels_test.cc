@@ -188,11 +188,16 @@ TEST(LatentAttentionTest, MatchesReference) {
         scores(c.heads * c.n_keys);
     LatentAttentionRef(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
                        want.data());
+    std::vector<float> avx2(c.heads * c.lora, -1.0f);
+    LatentAttentionAvx2(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
+                        avx2.data(), scores.data());
     LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(), got.data(),
                     scores.data());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got[i], want[i], 1e-5f + 1e-4f * std::fabs(want[i]))
           << "heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;
+      ASSERT_NEAR(avx2[i], want[i], 1e-5f + 1e-4f * std::fabs(want[i]))
+          << "avx2 heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;
     }
     // A head's result does not depend on the heads computed with it (batch invariance).
     std::vector<float> one(c.lora), one_scores(c.n_keys);

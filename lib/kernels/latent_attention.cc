@@ -227,12 +227,13 @@ FATHOM_AVX512 void RunAvx512(const LatentAttentionShape& s, const float* q_lat, 
   Run<Avx512>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
 }
 
-void RunAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
-             int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out, float* scores) {
+}  // namespace
+
+void LatentAttentionAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                         int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
+                         float* scores) {
   Run<Avx2>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
 }
-
-}  // namespace
 
 void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
                      int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
@@ -241,7 +242,7 @@ void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const fl
   if (avx512) {
     RunAvx512(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
   } else {
-    RunAvx2(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+    LatentAttentionAvx2(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
   }
 }
 

@@ -27,6 +27,11 @@ void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const fl
                      int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
                      float* scores);
 
+// The AVX2 version (what LatentAttention runs on CPUs without AVX-512), for tests on any CPU.
+void LatentAttentionAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                         int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
+                         float* scores);
+
 // Scalar reference (one head at a time, plain loops).
 void LatentAttentionRef(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
                         int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out);
