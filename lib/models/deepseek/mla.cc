@@ -50,8 +50,12 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     }
   }
 
-  // Heads in groups of four (the attention kernel reads each cache row once per group).
-  pool.ParallelFor(H, 4, [&](int64_t h_begin, int64_t h_end, int) {
+  // Heads split over the threads in pieces of a multiple of four heads, as large as the thread
+  // count allows: the attention kernel fetches the latent cache once per piece (per call), so
+  // with one piece per thread the cache is read once per thread and token.
+  const int64_t per_thread = (H + pool.n_threads() - 1) / pool.n_threads();
+  const int64_t grain = std::max<int64_t>(4, (per_thread + 3) / 4 * 4);
+  pool.ParallelFor(H, grain, [&](int64_t h_begin, int64_t h_end, int) {
     const int64_t nh = h_end - h_begin;
     thread_local std::vector<float> q_nope, q_lat, q_lat_all, lat_out, scores, row_buf;
     q_nope.resize(n * nope);
