@@ -58,29 +58,49 @@ struct Avx2 {
   }
 };
 
-// Dot products of nh query rows with nk cache rows over `n` floats (row strides qs, cs), plus
-// `acc` (nh x nk) added in: out[h][k] = sum_i q[h][i] c[k][i].
+// One segment of a dot product: query rows q + h * qs, cache rows c + k * cs, n floats.
+struct Segment {
+  const float* q;
+  int64_t qs;
+  const float* c;
+  int64_t cs;
+  int64_t n;
+};
+
+// Vector part of a segment into acc; returns where the scalar tail starts.
 template <typename I, int NH, int NK>
-__attribute__((always_inline)) inline void DotTile(const float* q, int64_t qs, const float* c,
-                                                   int64_t cs, int64_t n, float out[NH][NK]) {
+__attribute__((always_inline)) inline int64_t AccumulateSegment(const Segment& g,
+                                                                typename I::V acc[NH][NK]) {
   using V = typename I::V;
-  V acc[NH][NK];
-  for (auto& row : acc)
-    for (V& a : row) a = I::Zero();
   int64_t i = 0;
-  for (; i + I::kWidth <= n; i += I::kWidth) {
+  for (; i + I::kWidth <= g.n; i += I::kWidth) {
     V cv[NK];
-    for (int k = 0; k < NK; ++k) cv[k] = I::Load(c + k * cs + i);
+    for (int k = 0; k < NK; ++k) cv[k] = I::Load(g.c + k * g.cs + i);
     for (int h = 0; h < NH; ++h) {
-      const V qv = I::Load(q + h * qs + i);
+      const V qv = I::Load(g.q + h * g.qs + i);
       for (int k = 0; k < NK; ++k) acc[h][k] = I::Fma(qv, cv[k], acc[h][k]);
     }
   }
+  return i;
+}
+
+// out[h][k] = a.q[h] . a.c[k] + b.q[h] . b.c[k] (the latent and rotary parts of a score) for NH
+// query rows and NK cache rows, with one set of accumulators (one horizontal sum per pair).
+template <typename I, int NH, int NK>
+__attribute__((always_inline)) inline void DotTile(const Segment& a, const Segment& b,
+                                                   float out[NH][NK]) {
+  using V = typename I::V;
+  V acc[NH][NK];
+  for (auto& row : acc)
+    for (V& v : row) v = I::Zero();
+  const int64_t ta = AccumulateSegment<I, NH, NK>(a, acc);
+  const int64_t tb = AccumulateSegment<I, NH, NK>(b, acc);
   for (int h = 0; h < NH; ++h) {
     for (int k = 0; k < NK; ++k) {
       float sum = I::Sum(acc[h][k]);
-      for (int64_t j = i; j < n; ++j) sum += q[h * qs + j] * c[k * cs + j];
-      out[h][k] += sum;
+      for (int64_t j = ta; j < a.n; ++j) sum += a.q[h * a.qs + j] * a.c[k * a.cs + j];
+      for (int64_t j = tb; j < b.n; ++j) sum += b.q[h * b.qs + j] * b.c[k * b.cs + j];
+      out[h][k] = sum;
     }
   }
 }
@@ -94,17 +114,17 @@ __attribute__((always_inline)) inline void ScoresForHeads(const LatentAttentionS
                                                           const float* k_pe, float* scores) {
   int64_t j = j0;
   for (; j + kKeyTile <= j1; j += kKeyTile) {
-    float out[NH][kKeyTile] = {};
-    DotTile<I, NH, kKeyTile>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
-    DotTile<I, NH, kKeyTile>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
+    float out[NH][kKeyTile];
+    DotTile<I, NH, kKeyTile>({q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora},
+                             {q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope}, out);
     for (int h = 0; h < NH; ++h) {
       for (int k = 0; k < kKeyTile; ++k) scores[h * stride + j - j0 + k] = out[h][k] * s.scale;
     }
   }
   for (; j < j1; ++j) {
-    float out[NH][1] = {};
-    DotTile<I, NH, 1>(q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora, out);
-    DotTile<I, NH, 1>(q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope, out);
+    float out[NH][1];
+    DotTile<I, NH, 1>({q_lat, s.lora, c_kv + j * s.lora, s.lora, s.lora},
+                      {q_pe, q_pe_stride, k_pe + j * s.rope, s.rope, s.rope}, out);
     for (int h = 0; h < NH; ++h) scores[h * stride + j - j0] = out[h][0] * s.scale;
   }
 }
