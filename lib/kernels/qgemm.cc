@@ -4,7 +4,10 @@
 // per-row scale vectors, then every tile of up to 8 tokens runs vpdpbusd(acc[t], codes,
 // broadcast(4 activation bytes of token t)), so a row lives in one 32-bit lane and no horizontal
 // sums are needed. Sub-block sums are scaled in integers, and the float steps follow qdot.h
-// exactly, lane by lane. Compiled without FP contraction (CMakeLists.txt: -ffp-contract=off).
+// exactly, lane by lane. Weights in the interleaved layout (interleave.h) already hold those
+// vectors' bytes: their panels are built with masks and shifts only, and one token (decode) is
+// multiplied straight from memory without a panel. Compiled without FP contraction
+// (CMakeLists.txt: -ffp-contract=off).
 #include "kernels/qgemm.h"
 
 // GCC 12's AVX-512 intrinsics initialise their "undefined" operands from themselves, which its
