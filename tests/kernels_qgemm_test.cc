@@ -78,6 +78,17 @@ Matrix ExtremeWeights(DType type, int64_t rows, int64_t cols, uint32_t seed) {
   return m;
 }
 
+// `m` as a WeightMatrix of rows x cols elements of `type` (row layout).
+WeightMatrix View(DType type, const Matrix& m, int64_t rows, int64_t cols) {
+  WeightMatrix w;
+  w.type = type;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = m.row_bytes;
+  w.data = m.data.data();
+  return w;
+}
+
 // Each token's activations quantized, tokens of different magnitudes; `extreme` puts +-127
 // codes everywhere.
 std::vector<uint8_t> Activations(DType act, int64_t n_tokens, int64_t cols, uint32_t seed,
@@ -233,12 +244,7 @@ TEST(QGemmTest, MatMulBatchesEqualOneTokenProducts) {
     for (int64_t rows : {3, 70, 150}) {
       const int64_t cols = 512;
       const Matrix m = RandomWeights(type, rows, cols, 9);
-      WeightMatrix w;
-      w.type = type;
-      w.rows = rows;
-      w.cols = cols;
-      w.row_bytes = m.row_bytes;
-      w.data = m.data.data();
+      const WeightMatrix w = View(type, m, rows, cols);
       for (int64_t n_tokens : {2, 5, 9, 33}) {
         std::mt19937 rng(static_cast<uint32_t>(n_tokens));
         std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -269,12 +275,7 @@ TEST(QGemmTest, MatMulSerialTakesTheIntegerKernelsInInt8Mode) {
   for (DType type : kTypes) {
     const int64_t rows = 24, cols = 512, n_tokens = 3, y_stride = rows + 5;
     const Matrix m = RandomWeights(type, rows, cols, 41);
-    WeightMatrix w;
-    w.type = type;
-    w.rows = rows;
-    w.cols = cols;
-    w.row_bytes = m.row_bytes;
-    w.data = m.data.data();
+    const WeightMatrix w = View(type, m, rows, cols);
     std::mt19937 rng(3);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(n_tokens * cols), row_buf(4 * cols);
@@ -396,12 +397,7 @@ TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
     for (int64_t rows : {16, 160}) {
       const int64_t cols = type == DType::kQ4_K || type == DType::kQ6_K ? 512 : 1408;
       const Matrix m = RandomWeights(type, rows, cols, 31);
-      WeightMatrix plain;
-      plain.type = type;
-      plain.rows = rows;
-      plain.cols = cols;
-      plain.row_bytes = m.row_bytes;
-      plain.data = m.data.data();
+      const WeightMatrix plain = View(type, m, rows, cols);
       std::vector<uint8_t> bytes = m.data;
       WeightMatrix inter = plain;
       inter.data = bytes.data();

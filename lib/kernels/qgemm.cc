@@ -41,9 +41,6 @@ using ti::kQK_K;
 
 #define FATHOM_QGEMM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
 
-#ifndef FATHOM_PREFETCH_DISTANCE
-#define FATHOM_PREFETCH_DISTANCE 4096
-#endif
 constexpr int kPanelRows = 16;               // rows per panel: one per 32-bit lane of a zmm
 constexpr int kTileTokens = 8;               // tokens per register tile
 constexpr int kBlocksPerUnit = kQK_K / kQK;  // Q8_0 / Q4_0 blocks per 256-element unit
@@ -241,59 +238,72 @@ FATHOM_QGEMM_VNNI inline __m512 Halves(const uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// One 2304-byte unit: d[16], dmin[16], scales dwords [3][16], qs dwords [32][16].
-FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
+// Q4_K's six-bit scales and mins of 16 rows (as ScaleMinK4, four per dword): the unit's three
+// scale dwords per row unpacked into scales 0-3, 4-7 and mins 0-3, 4-7.
+struct Q4KScaleWords {
+  __m512i s03, s47, m03, m47;
+};
+FATHOM_QGEMM_VNNI inline Q4KScaleWords UnpackQ4KScales(const uint8_t* unit) {
   const __m512i m4 = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F);
   const __m512i low2 = _mm512_set1_epi8(0x03);
+  const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
+  Q4KScaleWords w;
+  w.s03 = _mm512_and_si512(u0, low6);
+  w.m03 = _mm512_and_si512(u1, low6);
+  w.s47 = _mm512_or_si512(_mm512_and_si512(u2, m4),
+                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
+  w.m47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
+                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
+  return w;
+}
+// Byte b of each dword of `v` as int32.
+FATHOM_QGEMM_VNNI inline __m512i DwordByte(__m512i v, int b) {
+  return _mm512_and_si512(_mm512_srli_epi32(v, 8 * b), _mm512_set1_epi32(0xFF));
+}
+// The int16 pair (min 2i, min 2i + 1) per row.
+FATHOM_QGEMM_VNNI inline __m512i Q4KMinPair(const Q4KScaleWords& w, int i) {
+  const __m512i m = i < 2 ? w.m03 : w.m47;
+  return _mm512_or_si512(DwordByte(m, 2 * (i % 2)),
+                         _mm512_slli_epi32(DwordByte(m, 2 * (i % 2) + 1), 16));
+}
+
+// Q6_K codes of elements 128h + 4k (+32, +64, +96) of 16 rows from one (ql, ql, qh) triple.
+FATHOM_QGEMM_VNNI inline void Q6KCodes(const uint8_t* triple, __m512i c[4]) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
+  const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
+  c[0] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
+  c[1] = _mm512_or_si512(_mm512_and_si512(l2, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
+  c[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(qh, m2));
+  c[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
+                         _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
+}
+
+// One 2304-byte unit: d[16], dmin[16], scales dwords [3][16], qs dwords [32][16].
+FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int c = 0; c < 32; ++c) {
     const __m512i v = Load64(unit + 256 + 64 * c);
     const int g = c / 8, k = c % 8;
     p->q[16 * g + k] = _mm512_and_si512(v, m4);
     p->q[16 * g + 8 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
   }
-  // The six-bit scales and mins as in ScaleMinK4, four per dword.
-  const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
-  const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
-  const __m512i s47 =
-      _mm512_or_si512(_mm512_and_si512(u2, m4),
-                      _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
-  const __m512i m47 =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
-                      _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
-  const __m512i byte = _mm512_set1_epi32(0xFF);
+  const Q4KScaleWords w = UnpackQ4KScales(unit);
   for (int j = 0; j < 4; ++j) {
-    p->sc[j] = _mm512_and_si512(_mm512_srli_epi32(s03, 8 * j), byte);
-    p->sc[4 + j] = _mm512_and_si512(_mm512_srli_epi32(s47, 8 * j), byte);
+    p->sc[j] = DwordByte(w.s03, j);
+    p->sc[4 + j] = DwordByte(w.s47, j);
   }
-  // mn[i]: int16 pair (min 2i, min 2i + 1): bytes 2i % 4 and 2i % 4 + 1 of its dword.
-  for (int i = 0; i < 4; ++i) {
-    const __m512i m = i < 2 ? m03 : m47;
-    const __m512i pair = _mm512_srli_epi32(m, 16 * (i % 2));
-    p->mn[i] =
-        _mm512_or_si512(_mm512_and_si512(pair, byte),
-                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
-  }
+  for (int i = 0; i < 4; ++i) p->mn[i] = Q4KMinPair(w, i);
   p->d = Halves(unit);
   p->dmin = Halves(unit + 32);
 }
 
 // One 3360-byte unit: scales dwords [4][16], (ql, ql, qh) dword triples [16][3][16], d[16].
 FATHOM_QGEMM_VNNI void PackQ6KInterleaved(const uint8_t* unit, PanelQ6K* p) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
   for (int h = 0; h < 2; ++h) {
     for (int k = 0; k < 8; ++k) {
-      // Elements 128h + 4k (+32, +64, +96): ql dword k and k + 8 of the half, qh dword k.
-      const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
-      const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
-      __m512i* q = p->q + 32 * h;
-      q[k] =
-          _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
-      q[8 + k] =
-          _mm512_or_si512(_mm512_and_si512(l2, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
-      q[16 + k] =
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(qh, m2));
-      q[24 + k] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
-                                  _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
+      __m512i c[4];
+      Q6KCodes(unit + 256 + 192 * (8 * h + k), c);
+      for (int i = 0; i < 4; ++i) p->q[32 * h + 8 * i + k] = c[i];
     }
   }
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
@@ -490,9 +500,8 @@ FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t blocks, const uint8_
 
 // Asks for the `bytes` that follow `unit` by kPrefetchDistance (the weights stream forward,
 // across units and groups; the hardware prefetchers stop at 4 KiB boundaries).
-constexpr uint64_t kPrefetchDistance = FATHOM_PREFETCH_DISTANCE;
+constexpr uint64_t kPrefetchDistance = 4096;
 inline void PrefetchAhead(const uint8_t* unit, uint64_t bytes) {
-  if (kPrefetchDistance == 0) return;
   for (uint64_t off = 0; off < bytes; off += 64) {
     _mm_prefetch(reinterpret_cast<const char*>(unit + kPrefetchDistance + off), _MM_HINT_T0);
   }
@@ -501,21 +510,13 @@ inline void PrefetchAhead(const uint8_t* unit, uint64_t bytes) {
 // Q4_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
 FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
                                             const int32_t* bs, float* y, __mmask16 rmask) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F);
-  const __m512i low2 = _mm512_set1_epi8(0x03), byte = _mm512_set1_epi32(0xFF);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
     const uint8_t* unit = group + u * 2304;
     PrefetchAhead(unit, 2304);
     const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
-    const __m512i u0 = Load64(unit + 64), u1 = Load64(unit + 128), u2 = Load64(unit + 192);
-    const __m512i s03 = _mm512_and_si512(u0, low6), m03 = _mm512_and_si512(u1, low6);
-    const __m512i s47 =
-        _mm512_or_si512(_mm512_and_si512(u2, m4),
-                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), low2), 4));
-    const __m512i m47 =
-        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
-                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), low2), 4));
+    const Q4KScaleWords w = UnpackQ4KScales(unit);
     __m512i isum = _mm512_setzero_si512();
     for (int g = 0; g < 4; ++g) {
       __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
@@ -526,19 +527,15 @@ FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
                                  Bcast(xb->qs + 64 * g + 32 + 4 * k));
       }
       // Sub-blocks 2g and 2g + 1: scale bytes (2g) % 4 and (2g) % 4 + 1 of s03 / s47.
-      const __m512i sc = g < 2 ? s03 : s47;
-      const __m512i sc_lo = _mm512_and_si512(_mm512_srli_epi32(sc, 16 * (g % 2)), byte);
-      const __m512i sc_hi = _mm512_and_si512(_mm512_srli_epi32(sc, 16 * (g % 2) + 8), byte);
+      const __m512i sc = g < 2 ? w.s03 : w.s47;
+      const __m512i sc_lo = DwordByte(sc, 2 * (g % 2));
+      const __m512i sc_hi = DwordByte(sc, 2 * (g % 2) + 1);
       isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(lo, sc_lo));
       isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(hi, sc_hi));
     }
     __m512i msum = _mm512_setzero_si512();
     for (int i = 0; i < 4; ++i) {
-      const __m512i pair = _mm512_srli_epi32(i < 2 ? m03 : m47, 16 * (i % 2));
-      const __m512i mn = _mm512_or_si512(
-          _mm512_and_si512(pair, byte),
-          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(pair, 8), byte), 16));
-      msum = _mm512_dpwssd_epi32(msum, mn, _mm512_set1_epi32(bs[4 * u + i]));
+      msum = _mm512_dpwssd_epi32(msum, Q4KMinPair(w, i), _mm512_set1_epi32(bs[4 * u + i]));
     }
     const __m512 xd = _mm512_set1_ps(xb->d);
     const __m512 d = _mm512_mul_ps(xd, Halves(unit));
@@ -551,7 +548,6 @@ FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units,
 
 FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
                                             float* y, __mmask16 rmask) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
     const uint8_t* unit = group + u * 3360;
@@ -567,22 +563,12 @@ FATHOM_QGEMM_VNNI void DecodeQ6KInterleaved(const uint8_t* group, int64_t units,
         for (int i = 0; i < 4; ++i)
           acc[i] = _mm512_set1_epi32(-32 * xb->bsums[8 * h + 2 * i + half]);
         for (int k = 4 * half; k < 4 * half + 4; ++k) {
-          const uint8_t* triple = unit + 256 + 192 * (8 * h + k);
-          const __m512i l = Load64(triple), l2 = Load64(triple + 64), qh = Load64(triple + 128);
-          const __m512i c0 = _mm512_or_si512(_mm512_and_si512(l, m4),
-                                             _mm512_and_si512(_mm512_slli_epi16(qh, 4), m2));
-          const __m512i c1 = _mm512_or_si512(_mm512_and_si512(l2, m4),
-                                             _mm512_and_si512(_mm512_slli_epi16(qh, 2), m2));
-          const __m512i c2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                             _mm512_and_si512(qh, m2));
-          const __m512i c3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l2, 4), m4),
-                                             _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
+          __m512i c[4];
+          Q6KCodes(unit + 256 + 192 * (8 * h + k), c);
           // Elements 128h + 4k (+32, +64, +96).
           const int8_t* xq = xb->qs + 128 * h + 4 * k;
-          acc[0] = _mm512_dpbusd_epi32(acc[0], c0, Bcast(xq));
-          acc[1] = _mm512_dpbusd_epi32(acc[1], c1, Bcast(xq + 32));
-          acc[2] = _mm512_dpbusd_epi32(acc[2], c2, Bcast(xq + 64));
-          acc[3] = _mm512_dpbusd_epi32(acc[3], c3, Bcast(xq + 96));
+          for (int i = 0; i < 4; ++i)
+            acc[i] = _mm512_dpbusd_epi32(acc[i], c[i], Bcast(xq + 32 * i));
         }
         for (int i = 0; i < 4; ++i) {
           const int j = 8 * h + 2 * i + half;  // scale byte j % 4 of dword j / 4

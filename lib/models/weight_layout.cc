@@ -29,8 +29,7 @@ int64_t InterleaveForDecode(MappedFile& file, absl::Span<WeightMatrix* const> ma
     const WeightMatrix& first = *users.front();
     bool same = true;
     for (const WeightMatrix* w : users) {
-      same = same && w->type == first.type && w->rows == first.rows && w->cols == first.cols &&
-             w->interleaved == first.interleaved;
+      same = same && w->type == first.type && w->rows == first.rows && w->cols == first.cols;
     }
     // The matrix must lie inside the file's private copy (it came from the GGUF's data section).
     if (!same || data < begin || first.rows * first.row_bytes > file.size() ||
