@@ -39,10 +39,8 @@ DeepSeekState::DeepSeekState(const DeepSeekConfig& c, int64_t n_mtp_layers, int6
 }
 
 int64_t DeepSeekState::bytes() const {
-  int64_t n = 0;
-  for (const auto* v : {&c_kv,
-                        &k_pe,
-                        &x,
+  int64_t n = static_cast<int64_t>((c_kv.size() + k_pe.size()) * sizeof(float));
+  for (const auto* v : {&x,
                         &xn,
                         &tmp,
                         &cos,

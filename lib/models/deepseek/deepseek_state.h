@@ -9,6 +9,7 @@
 #include "models/deepseek/mla.h"
 #include "models/deepseek/moe.h"
 #include "models/language_model.h"
+#include "tensor/aligned_vector.h"
 
 namespace fathom::internal {
 
@@ -48,7 +49,7 @@ class DeepSeekState final : public ForwardState {
   std::vector<float> mtp_hidden;
   int64_t mtp_hidden_pos = -1;
 
-  std::vector<float> c_kv, k_pe;
+  AlignedVector<float> c_kv, k_pe;
   std::vector<float> x, xn, tmp, cos, sin, dense_gate, dense_up, mtp_in;
   MlaScratch mla;
   MoeScratch moe;

@@ -8,6 +8,7 @@
 
 #include "kernels/latent_attention.h"
 #include "kernels/matmul.h"
+#include "tensor/aligned_vector.h"
 
 namespace fathom::internal {
 
@@ -57,7 +58,7 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
   const int64_t grain = std::max<int64_t>(4, (per_thread + 3) / 4 * 4);
   pool.ParallelFor(H, grain, [&](int64_t h_begin, int64_t h_end, int) {
     const int64_t nh = h_end - h_begin;
-    thread_local std::vector<float> q_nope, q_lat, q_lat_all, lat_out, scores, row_buf;
+    thread_local AlignedVector<float> q_nope, q_lat, q_lat_all, lat_out, scores, row_buf;
     q_nope.resize(n * nope);
     q_lat.resize(n * lora);
     q_lat_all.resize(n * nh * lora);  // [t][head][lora]

@@ -9,6 +9,7 @@
 #include "kernels/attention.h"
 #include "models/weight_layout.h"
 #include "runtime/status_macros.h"
+#include "tensor/aligned_vector.h"
 #include "tensor/quant.h"
 
 namespace fathom::internal {
@@ -92,8 +93,8 @@ class LlamaState final : public ForwardState {
     return slabs;
   }
 
-  std::vector<float> k_cache, v_cache;
-  std::vector<float> x, xn, q, k, v, attn, gate, up, rope_cos, rope_sin;
+  AlignedVector<float> k_cache, v_cache;
+  AlignedVector<float> x, xn, q, k, v, attn, gate, up, rope_cos, rope_sin;
 
  private:
   const LlamaHParams& hp_;
