@@ -169,8 +169,10 @@ TEST(LatentAttentionTest, MatchesReference) {
   struct Case {
     int64_t heads, lora, rope, n_keys;
   };
-  const Case cases[] = {{16, 512, 64, 1}, {16, 512, 64, 7}, {16, 512, 64, 300}, {5, 512, 64, 33},
-                        {3, 96, 16, 9},   {4, 40, 8, 2},    {1, 512, 64, 4096}, {2, 24, 4, 5}};
+  // Key counts past 512 are attended in merged pieces (1100: 3 pieces, 9000: the 16-piece cap).
+  const Case cases[] = {{16, 512, 64, 1},   {16, 512, 64, 7}, {16, 512, 64, 300}, {5, 512, 64, 33},
+                        {3, 96, 16, 9},     {4, 40, 8, 2},    {1, 512, 64, 4096}, {2, 24, 4, 5},
+                        {6, 512, 64, 1100}, {2, 40, 8, 9000}};
   uint32_t seed = 7;
   for (const Case& c : cases) {
     const int64_t q_pe_stride = c.rope + 11;
@@ -185,14 +187,14 @@ TEST(LatentAttentionTest, MatchesReference) {
     s.n_keys = c.n_keys;
     s.scale = 1.0f / std::sqrt(static_cast<float>(c.lora));
     std::vector<float> want(c.heads * c.lora), got(c.heads * c.lora, -1.0f),
-        scores(c.heads * c.n_keys);
+        scratch(LatentAttentionScratchFloats(s));
     LatentAttentionRef(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
                        want.data());
     std::vector<float> avx2(c.heads * c.lora, -1.0f);
     LatentAttentionAvx2(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(),
-                        avx2.data(), scores.data());
+                        avx2.data(), scratch.data());
     LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(), got.data(),
-                    scores.data());
+                    scratch.data());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got[i], want[i], 1e-5f + 1e-4f * std::fabs(want[i]))
           << "heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;
@@ -200,16 +202,80 @@ TEST(LatentAttentionTest, MatchesReference) {
           << "avx2 heads=" << c.heads << " lora=" << c.lora << " keys=" << c.n_keys << " at " << i;
     }
     // A head's result does not depend on the heads computed with it (batch invariance).
-    std::vector<float> one(c.lora), one_scores(c.n_keys);
+    std::vector<float> one(c.lora);
     for (int64_t h = 0; h < c.heads; ++h) {
       LatentAttentionShape s1 = s;
       s1.heads = 1;
+      std::vector<float> one_scratch(LatentAttentionScratchFloats(s1));
       LatentAttention(s1, q_lat.data() + h * c.lora, q_pe.data() + h * q_pe_stride, q_pe_stride,
-                      c_kv.data(), k_pe.data(), one.data(), one_scores.data());
+                      c_kv.data(), k_pe.data(), one.data(), one_scratch.data());
       ASSERT_EQ(0, std::memcmp(one.data(), got.data() + h * c.lora, c.lora * sizeof(float)))
           << "head " << h;
     }
   }
+}
+
+TEST(LatentAttentionTest, PiecesCoverTheKeysInOrder) {
+  for (int64_t n_keys : {1, 63, 64, 512, 513, 1000, 1025, 4096, 7681, 8192, 8193, 100000}) {
+    const int64_t pieces = LatentAttentionPieces(n_keys);
+    EXPECT_LE(pieces, LatentAttentionMaxPieces(n_keys)) << n_keys;
+    EXPECT_LE(pieces, LatentAttentionMaxPieces(n_keys + 5000)) << n_keys;
+    EXPECT_EQ(pieces > 1, n_keys > 512) << n_keys;
+    int64_t next = 0;
+    for (int64_t p = 0; p < pieces; ++p) {
+      int64_t begin, end;
+      LatentAttentionPieceRange(n_keys, p, &begin, &end);
+      EXPECT_EQ(begin, next) << n_keys << " piece " << p;
+      EXPECT_GT(end, begin) << n_keys << " piece " << p;
+      if (p + 1 < pieces) EXPECT_EQ(begin % 64, 0);
+      next = end;
+    }
+    EXPECT_EQ(next, n_keys);
+  }
+}
+
+TEST(LatentAttentionTest, PiecesSpreadOverThreadsMatchOneCall) {
+  // What MLA decode does on several threads: each piece of the keys for a group of heads, then
+  // the merge per head; bit for bit what one LatentAttention call gives.
+  const int64_t heads = 9, lora = 512, rope = 64, n_keys = 2100, q_pe_stride = rope + 3;
+  const std::vector<float> q_lat = RandomVector(heads * lora, 101);
+  const std::vector<float> q_pe = RandomVector(heads * q_pe_stride, 102);
+  const std::vector<float> c_kv = RandomVector(n_keys * lora, 103, 0.3f);
+  const std::vector<float> k_pe = RandomVector(n_keys * rope, 104, 0.3f);
+  LatentAttentionShape s;
+  s.heads = heads;
+  s.lora = lora;
+  s.rope = rope;
+  s.n_keys = n_keys;
+  s.scale = 0.07f;
+  std::vector<float> want(heads * lora), scratch(LatentAttentionScratchFloats(s));
+  LatentAttention(s, q_lat.data(), q_pe.data(), q_pe_stride, c_kv.data(), k_pe.data(), want.data(),
+                  scratch.data());
+  const int64_t pieces = LatentAttentionPieces(n_keys);
+  ASSERT_GT(pieces, 1);
+  std::vector<float> outs(pieces * heads * lora), maxes(pieces * heads), sums(pieces * heads);
+  std::vector<float> scores(heads * 64), got(heads * lora);
+  for (int64_t p = pieces - 1; p >= 0; --p) {  // any order
+    int64_t begin, end;
+    LatentAttentionPieceRange(n_keys, p, &begin, &end);
+    for (int64_t h0 = 0; h0 < heads;) {  // head groups of 4, then 1, 4, ...
+      const int64_t h1 = std::min(heads, h0 + (h0 % 5 == 0 ? 4 : 1));
+      LatentAttentionShape piece = s;
+      piece.heads = h1 - h0;
+      piece.n_keys = end - begin;
+      LatentAttentionPartial(piece, &q_lat[h0 * lora], &q_pe[h0 * q_pe_stride], q_pe_stride,
+                             &c_kv[begin * lora], &k_pe[begin * rope],
+                             &outs[(p * heads + h0) * lora], &maxes[p * heads + h0],
+                             &sums[p * heads + h0], scores.data());
+      h0 = h1;
+    }
+  }
+  for (int64_t h0 = 0; h0 < heads; h0 += 2) {
+    const int64_t h1 = std::min(heads, h0 + 2);
+    MergeLatentPartials(h1 - h0, lora, pieces, &outs[h0 * lora], heads * lora, &maxes[h0],
+                        &sums[h0], heads, &got[h0 * lora]);
+  }
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
 }
 
 TEST(OpsTest, RmsNormAndSwiGlu) {

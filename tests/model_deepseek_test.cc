@@ -99,6 +99,39 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"v2_lite_tiny_gguf", "deepseek/v2-lite-tiny/model.gguf", "deepseek/v2-lite-tiny"}),
     [](const auto& info) { return info.param.name; });
 
+// A token decoded alone over a long context on several threads attends in key pieces spread
+// over the threads (mla.cc); its logits equal those of a one-thread session bit for bit, and
+// those of the same position inside a batch within the golden tolerance.
+TEST(DeepSeekSessionTest, LongContextDecodeOnThreadsMatchesBatch) {
+  FATHOM_REQUIRE_FIXTURE("deepseek/v2-lite-tiny/model.gguf");
+  auto model = Model::Load(FixturePath("deepseek/v2-lite-tiny/model.gguf"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const int64_t V = (*model)->info().n_vocab;
+  std::vector<int32_t> tokens(1000);
+  uint32_t x = 12345;
+  for (int32_t& t : tokens) {
+    x = x * 1664525u + 1013904223u;
+    t = static_cast<int32_t>((x >> 8) % static_cast<uint32_t>(V));
+  }
+  const std::vector<int32_t> head(tokens.begin(), tokens.end() - 1);
+  std::vector<std::vector<float>> last;
+  for (int threads : {2, 1}) {
+    auto batch = Session::Create(*model, {.n_ctx = 1024, .n_threads = threads});
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ASSERT_TRUE((*batch)->Evaluate(tokens).ok());
+    last.emplace_back((*batch)->logits(), (*batch)->logits() + V);
+    auto decode = Session::Create(*model, {.n_ctx = 1024, .n_threads = threads});
+    ASSERT_TRUE(decode.ok());
+    ASSERT_TRUE((*decode)->Evaluate(head).ok());
+    ASSERT_TRUE((*decode)->Evaluate({tokens.back()}).ok());
+    last.emplace_back((*decode)->logits(), (*decode)->logits() + V);
+  }
+  EXPECT_EQ(last[1], last[3]) << "decode: 2 threads (key pieces on threads) vs 1";
+  EXPECT_EQ(last[0], last[2]) << "batch: 2 threads vs 1";
+  // A batch and a single token take different matrix kernels (rounding differs, not the math).
+  EXPECT_LT(MaxAbsDiff(last[0].data(), last[1].data(), V), kLogitTolerance) << "decode vs batch";
+}
+
 // MTP through the public Session API: one pass, incremental, and after a rewind.
 TEST(DeepSeekSessionTest, MtpLogitsThroughSessions) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v3-tiny/expected.safetensors");
@@ -153,8 +186,7 @@ TEST(DeepSeekSessionTest, MtpLogitsThroughSessions) {
 
   auto none = Model::Load(FixturePath("deepseek/v2-lite-tiny"));
   ASSERT_TRUE(none.ok());
-  EXPECT_EQ(Session::Create(*none, {.mtp = true}).status().code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Session::Create(*none, {.mtp = true}).status().code(), StatusCode::kFailedPrecondition);
 }
 
 // Internal model API: routing, MTP, cache accounting.

@@ -70,6 +70,12 @@ struct Segment {
 // the call uses them, so the cache streams from memory once per call.
 constexpr int64_t kKeyBlock = 64;
 
+// Long contexts are attended in pieces of about this many keys (a multiple of kKeyBlock), at most
+// kMaxPieces of them: the pieces of one token can run on different threads (each thread then
+// reads only its share of the cache), and the result depends on the key count alone.
+constexpr int64_t kPieceKeys = 512;
+constexpr int64_t kMaxPieces = 16;
+
 namespace avx512 {
 #define FATHOM_LA_TARGET FATHOM_AVX512
 #include "kernels/latent_attention_pass.inc"
@@ -82,29 +88,109 @@ namespace avx2 {
 #undef FATHOM_LA_TARGET
 }  // namespace avx2
 
-FATHOM_AVX512 void RunAvx512(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
-                             int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
-                             float* scores) {
-  avx512::Run<Avx512>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+FATHOM_AVX512 void PartialAvx512(const LatentAttentionShape& s, const float* q_lat,
+                                 const float* q_pe, int64_t q_pe_stride, const float* c_kv,
+                                 const float* k_pe, float* out, float* max, float* sum,
+                                 float* scores) {
+  avx512::Run<Avx512>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, max, sum, scores);
+}
+
+void PartialAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                 int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out, float* max,
+                 float* sum, float* scores) {
+  avx2::Run<Avx2>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, max, sum, scores);
+}
+
+using PartialFn = void (*)(const LatentAttentionShape&, const float*, const float*, int64_t,
+                           const float*, const float*, float*, float*, float*, float*);
+
+// Every piece's state into scratch (a single piece: straight into out), then merged.
+void AttendInPieces(PartialFn partial, const LatentAttentionShape& s, const float* q_lat,
+                    const float* q_pe, int64_t q_pe_stride, const float* c_kv, const float* k_pe,
+                    float* out, float* scratch) {
+  const int64_t pieces = LatentAttentionPieces(s.n_keys);
+  float* maxes = scratch;
+  float* sums = maxes + pieces * s.heads;
+  float* scores = sums + pieces * s.heads;
+  float* outs = pieces == 1 ? out : scores + s.heads * kKeyBlock;
+  for (int64_t p = 0; p < pieces; ++p) {
+    int64_t begin, end;
+    LatentAttentionPieceRange(s.n_keys, p, &begin, &end);
+    LatentAttentionShape piece = s;
+    piece.n_keys = end - begin;
+    partial(piece, q_lat, q_pe, q_pe_stride, c_kv + begin * s.lora, k_pe + begin * s.rope,
+            outs + p * s.heads * s.lora, maxes + p * s.heads, sums + p * s.heads, scores);
+  }
+  MergeLatentPartials(s.heads, s.lora, pieces, outs, s.heads * s.lora, maxes, sums, s.heads, out);
 }
 
 }  // namespace
 
+int64_t LatentAttentionMaxPieces(int64_t n_ctx) {
+  return std::clamp<int64_t>((n_ctx + kPieceKeys - 1) / kPieceKeys, 1, kMaxPieces);
+}
+
+int64_t LatentAttentionPieces(int64_t n_keys) {
+  const int64_t wanted = LatentAttentionMaxPieces(n_keys);
+  const int64_t per = ((n_keys + wanted - 1) / wanted + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+  return std::max<int64_t>(1, (n_keys + per - 1) / per);
+}
+
+void LatentAttentionPieceRange(int64_t n_keys, int64_t piece, int64_t* begin, int64_t* end) {
+  const int64_t wanted = LatentAttentionMaxPieces(n_keys);
+  const int64_t per = ((n_keys + wanted - 1) / wanted + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+  *begin = std::min(n_keys, piece * per);
+  *end = std::min(n_keys, *begin + per);
+}
+
+int64_t LatentAttentionScratchFloats(const LatentAttentionShape& s) {
+  const int64_t pieces = LatentAttentionPieces(s.n_keys);
+  return pieces * s.heads * 2 + s.heads * kKeyBlock + (pieces > 1 ? pieces * s.heads * s.lora : 0);
+}
+
+void LatentAttentionPartial(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
+                            int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
+                            float* max, float* sum, float* scores) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  (avx512 ? PartialAvx512 : PartialAvx2)(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, max, sum,
+                                         scores);
+}
+
+void MergeLatentPartials(int64_t heads, int64_t lora, int64_t pieces, const float* outs,
+                         int64_t out_stride, const float* maxes, const float* sums,
+                         int64_t stat_stride, float* out) {
+  for (int64_t h = 0; h < heads; ++h) {
+    float top = -INFINITY;
+    for (int64_t p = 0; p < pieces; ++p) top = std::max(top, maxes[p * stat_stride + h]);
+    float total = 0;
+    float* o = out + h * lora;
+    for (int64_t p = 0; p < pieces; ++p) {
+      const float w = std::exp(maxes[p * stat_stride + h] - top);
+      total += w * sums[p * stat_stride + h];
+      const float* x = outs + p * out_stride + h * lora;
+      if (p == 0) {
+        for (int64_t i = 0; i < lora; ++i) o[i] = w * x[i];
+      } else {
+        for (int64_t i = 0; i < lora; ++i) o[i] += w * x[i];
+      }
+    }
+    const float inv = 1.0f / total;
+    for (int64_t i = 0; i < lora; ++i) o[i] *= inv;
+  }
+}
+
 void LatentAttentionAvx2(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
                          int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
-                         float* scores) {
-  avx2::Run<Avx2>(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
+                         float* scratch) {
+  AttendInPieces(PartialAvx2, s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scratch);
 }
 
 void LatentAttention(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,
                      int64_t q_pe_stride, const float* c_kv, const float* k_pe, float* out,
-                     float* scores) {
+                     float* scratch) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) {
-    RunAvx512(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
-  } else {
-    LatentAttentionAvx2(s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out, scores);
-  }
+  AttendInPieces(avx512 ? PartialAvx512 : PartialAvx2, s, q_lat, q_pe, q_pe_stride, c_kv, k_pe, out,
+                 scratch);
 }
 
 void LatentAttentionRef(const LatentAttentionShape& s, const float* q_lat, const float* q_pe,

@@ -34,32 +34,15 @@ DeepSeekState::DeepSeekState(const DeepSeekConfig& c, int64_t n_mtp_layers, int6
   mtp_in.resize(max_batch * 2 * d);
   hidden.resize((max_batch + 1) * d);
   mtp_hidden.resize(d);
-  mla.Resize(c, max_batch);
+  mla.Resize(c, max_batch, n_ctx);
   if (c.n_routed_experts > 0) moe.Resize(c, max_batch);
 }
 
 int64_t DeepSeekState::bytes() const {
-  int64_t n = static_cast<int64_t>((c_kv.size() + k_pe.size()) * sizeof(float));
-  for (const auto* v : {&x,
-                        &xn,
-                        &tmp,
-                        &cos,
-                        &sin,
-                        &dense_gate,
-                        &dense_up,
-                        &mtp_in,
-                        &hidden,
-                        &mtp_hidden,
-                        &mla.q_a,
-                        &mla.q,
-                        &mla.kv,
-                        &mla.heads_out,
-                        &moe.router_logits,
-                        &moe.route_weights,
-                        &moe.gathered,
-                        &moe.gate,
-                        &moe.up,
-                        &moe.expert_out}) {
+  int64_t n = static_cast<int64_t>((c_kv.size() + k_pe.size()) * sizeof(float)) + mla.bytes();
+  for (const auto* v : {&x, &xn, &tmp, &cos, &sin, &dense_gate, &dense_up, &mtp_in, &hidden,
+                        &mtp_hidden, &moe.router_logits, &moe.route_weights, &moe.gathered,
+                        &moe.gate, &moe.up, &moe.expert_out}) {
     n += static_cast<int64_t>(v->size() * sizeof(float));
   }
   return n;

@@ -12,11 +12,27 @@
 
 namespace fathom::internal {
 
-void MlaScratch::Resize(const DeepSeekConfig& c, int64_t max_batch) {
+void MlaScratch::Resize(const DeepSeekConfig& c, int64_t max_batch, int64_t n_ctx) {
+  const int64_t H = c.num_attention_heads, lora = c.kv_lora_rank;
   q_a.resize(max_batch * std::max<int64_t>(c.q_lora_rank, 1));
-  q.resize(max_batch * c.num_attention_heads * c.qk_head_dim());
-  kv.resize(max_batch * (c.kv_lora_rank + c.qk_rope_head_dim));
-  heads_out.resize(max_batch * c.num_attention_heads * c.v_head_dim);
+  q.resize(max_batch * H * c.qk_head_dim());
+  kv.resize(max_batch * (lora + c.qk_rope_head_dim));
+  heads_out.resize(max_batch * H * c.v_head_dim);
+  const int64_t pieces = LatentAttentionMaxPieces(n_ctx);
+  q_lat.resize(H * lora);
+  lat_out.resize(H * lora);
+  piece_out.resize(pieces * H * lora);
+  piece_max.resize(pieces * H);
+  piece_sum.resize(pieces * H);
+}
+
+int64_t MlaScratch::bytes() const {
+  int64_t n = 0;
+  for (const auto* v :
+       {&q_a, &q, &kv, &heads_out, &q_lat, &lat_out, &piece_out, &piece_max, &piece_sum}) {
+    n += static_cast<int64_t>(v->size() * sizeof(float));
+  }
+  return n;
 }
 
 void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& rope,
@@ -51,51 +67,99 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     }
   }
 
-  // Heads split over the threads in pieces of a multiple of four heads, as large as the thread
-  // count allows: the attention kernel fetches the latent cache once per piece (per call), so
-  // with one piece per thread the cache is read once per thread and token.
-  const int64_t per_thread = (H + pool.n_threads() - 1) / pool.n_threads();
-  const int64_t grain = std::max<int64_t>(4, (per_thread + 3) / 4 * 4);
-  pool.ParallelFor(H, grain, [&](int64_t h_begin, int64_t h_end, int) {
-    const int64_t nh = h_end - h_begin;
-    thread_local AlignedVector<float> q_nope, q_lat, q_lat_all, lat_out, scores, row_buf;
+  // q_lat[t][h] = q_nope[t][h] W_UK_h (kv_lora wide), for heads [h_begin, h_end) of n tokens, at
+  // q_lat + (t * stride + h - h_begin) * lora.
+  auto absorb = [&](int64_t h_begin, int64_t h_end, float* q_lat, int64_t stride) {
+    thread_local AlignedVector<float> q_nope, q_lat_h, row_buf;
     q_nope.resize(n * nope);
-    q_lat.resize(n * lora);
-    q_lat_all.resize(n * nh * lora);  // [t][head][lora]
-    lat_out.resize(nh * lora);
-    scores.resize(nh * (pos0 + n));
+    q_lat_h.resize(n * lora);
     row_buf.resize(4 * std::max(lora, nope));
     for (int64_t h = h_begin; h < h_end; ++h) {
       for (int64_t t = 0; t < n; ++t) {
         std::memcpy(&q_nope[t * nope], &s.q[(t * H + h) * qk], nope * sizeof(float));
       }
-      // Absorb: q_lat = q_nope W_UK_h (kv_lora wide).
       if (w.uk_latent_major) {
-        MatMulSerial(w.uk[h], q_nope.data(), n, q_lat.data(), lora, row_buf.data());
+        MatMulSerial(w.uk[h], q_nope.data(), n, q_lat_h.data(), lora, row_buf.data());
       } else {
-        MatMulTransposedSerial(w.uk[h], q_nope.data(), nope, n, q_lat.data(), row_buf.data());
+        MatMulTransposedSerial(w.uk[h], q_nope.data(), nope, n, q_lat_h.data(), row_buf.data());
       }
       for (int64_t t = 0; t < n; ++t) {
-        std::memcpy(&q_lat_all[(t * nh + (h - h_begin)) * lora], &q_lat[t * lora],
+        std::memcpy(q_lat + (t * stride + h - h_begin) * lora, &q_lat_h[t * lora],
                     lora * sizeof(float));
       }
     }
-    for (int64_t t = 0; t < n; ++t) {
-      LatentAttentionShape shape;
-      shape.heads = nh;
-      shape.lora = lora;
-      shape.rope = dr;
-      shape.n_keys = pos0 + t + 1;
-      shape.scale = softmax_scale;
-      LatentAttention(shape, &q_lat_all[t * nh * lora], &s.q[(t * H + h_begin) * qk + nope], qk,
-                      cache.c_kv, cache.k_pe, lat_out.data(), scores.data());
-      for (int64_t h = h_begin; h < h_end; ++h) {
-        // o_h = W_UV_h lat_out.
-        MatMulSerial(w.uv[h], &lat_out[(h - h_begin) * lora], 1, &s.heads_out[(t * H + h) * dv], dv,
-                     row_buf.data());
-      }
+  };
+  // o_h = W_UV_h lat_out_h for heads [h_begin, h_end) of token t.
+  auto project = [&](int64_t h_begin, int64_t h_end, int64_t t, const float* lat_out) {
+    thread_local AlignedVector<float> row_buf;
+    row_buf.resize(4 * std::max(lora, nope));
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      MatMulSerial(w.uv[h], lat_out + (h - h_begin) * lora, 1, &s.heads_out[(t * H + h) * dv], dv,
+                   row_buf.data());
     }
-  });
+  };
+  LatentAttentionShape shape;
+  shape.lora = lora;
+  shape.rope = dr;
+  shape.scale = softmax_scale;
+  const int64_t threads = pool.n_threads();
+  const int64_t pieces = LatentAttentionPieces(pos0 + 1);
+
+  if (n == 1 && threads > 1 && pieces > 1) {
+    // One token over a long context: its key pieces (times head groups, when there are fewer
+    // pieces than threads) run in parallel, so each thread reads only its share of the cache;
+    // the pieces' states are merged per head. Same arithmetic as the batch path below.
+    pool.ParallelFor(H, (H + threads - 1) / threads, [&](int64_t h_begin, int64_t h_end, int) {
+      absorb(h_begin, h_end, &s.q_lat[h_begin * lora], H);
+    });
+    const int64_t want_groups = (threads + pieces - 1) / pieces;
+    const int64_t group = std::min(H, ((H + want_groups - 1) / want_groups + 3) / 4 * 4);
+    const int64_t groups = (H + group - 1) / group;
+    pool.ParallelFor(pieces * groups, 1, [&](int64_t i_begin, int64_t i_end, int) {
+      thread_local AlignedVector<float> scores;
+      for (int64_t i = i_begin; i < i_end; ++i) {
+        const int64_t p = i / groups, h0 = (i % groups) * group, h1 = std::min(H, h0 + group);
+        int64_t key_begin, key_end;
+        LatentAttentionPieceRange(pos0 + 1, p, &key_begin, &key_end);
+        LatentAttentionShape piece = shape;
+        piece.heads = h1 - h0;
+        piece.n_keys = key_end - key_begin;
+        scores.resize(piece.heads * std::min<int64_t>(piece.n_keys, 64));
+        LatentAttentionPartial(piece, &s.q_lat[h0 * lora], &s.q[h0 * qk + nope], qk,
+                               cache.c_kv + key_begin * lora, cache.k_pe + key_begin * dr,
+                               &s.piece_out[(p * H + h0) * lora], &s.piece_max[p * H + h0],
+                               &s.piece_sum[p * H + h0], scores.data());
+      }
+    });
+    pool.ParallelFor(H, (H + threads - 1) / threads, [&](int64_t h_begin, int64_t h_end, int) {
+      MergeLatentPartials(h_end - h_begin, lora, pieces, &s.piece_out[h_begin * lora], H * lora,
+                          &s.piece_max[h_begin], &s.piece_sum[h_begin], H,
+                          &s.lat_out[h_begin * lora]);
+      project(h_begin, h_end, 0, &s.lat_out[h_begin * lora]);
+    });
+  } else {
+    // Heads split over the threads in pieces of a multiple of four heads, as large as the
+    // thread count allows: the attention kernel fetches the latent cache once per piece (per
+    // call), so with one piece per thread the cache is read once per thread and token.
+    const int64_t per_thread = (H + threads - 1) / threads;
+    const int64_t grain = std::max<int64_t>(4, (per_thread + 3) / 4 * 4);
+    pool.ParallelFor(H, grain, [&](int64_t h_begin, int64_t h_end, int) {
+      const int64_t nh = h_end - h_begin;
+      thread_local AlignedVector<float> q_lat_all, lat_out, scratch;
+      q_lat_all.resize(n * nh * lora);  // [t][head][lora]
+      lat_out.resize(nh * lora);
+      absorb(h_begin, h_end, q_lat_all.data(), nh);
+      for (int64_t t = 0; t < n; ++t) {
+        LatentAttentionShape token = shape;
+        token.heads = nh;
+        token.n_keys = pos0 + t + 1;
+        scratch.resize(LatentAttentionScratchFloats(token));
+        LatentAttention(token, &q_lat_all[t * nh * lora], &s.q[(t * H + h_begin) * qk + nope], qk,
+                        cache.c_kv, cache.k_pe, lat_out.data(), scratch.data());
+        project(h_begin, h_end, t, lat_out.data());
+      }
+    });
+  }
   MatMul(w.o, s.heads_out.data(), n, out, pool);
 }
 

@@ -11,6 +11,7 @@
 #include "models/deepseek/deepseek_config.h"
 #include "models/deepseek/deepseek_weights.h"
 #include "runtime/thread_pool.h"
+#include "tensor/aligned_vector.h"
 
 namespace fathom::internal {
 
@@ -21,8 +22,12 @@ struct MlaCache {
 };
 
 struct MlaScratch {
-  void Resize(const DeepSeekConfig& c, int64_t max_batch);
-  std::vector<float> q_a, q, kv, heads_out;
+  void Resize(const DeepSeekConfig& c, int64_t max_batch, int64_t n_ctx);
+  int64_t bytes() const;
+  AlignedVector<float> q_a, q, kv, heads_out;
+  // One token's attention split by keys: absorbed queries [head][lora], the pieces' states
+  // ([piece][head][lora], [piece][head]) and the merged result [head][lora].
+  AlignedVector<float> q_lat, lat_out, piece_out, piece_max, piece_sum;
 };
 
 // Attention for n tokens at positions pos0.. (their latents are written into `cache` first).
