@@ -27,6 +27,16 @@ namespace {
 constexpr int kHeadTile = 4;
 constexpr int kKeyTile = 4;
 
+// exp(x) for x <= 0 as Cephes' expf computes it: x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two
+// parts), e^r by a degree-7 polynomial, times 2^n; relative error ~1e-7. Inputs below -87.3
+// (weights under 1e-38 next to the block maximum's 1) are clamped there.
+constexpr float kExpLow = -87.3365f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 // The vector operations the kernel needs, for 512-bit and 256-bit registers.
 struct Avx512 {
   using V = __m512;
@@ -38,6 +48,38 @@ struct Avx512 {
   FATHOM_AVX512 static V Set1(float x) { return _mm512_set1_ps(x); }
   FATHOM_AVX512 static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   FATHOM_AVX512 static float Sum(V v) { return _mm512_reduce_add_ps(v); }
+  FATHOM_AVX512 static V Exp(V x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(kExpLow));
+    const V n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    V r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+    V y = _mm512_set1_ps(kExpPoly[0]);
+    for (int i = 1; i < 6; ++i) y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[i]));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, n);
+  }
+  // The largest of p[0..n), n >= 1.
+  FATHOM_AVX512 static float Max(const float* p, int64_t n) {
+    V best = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < n; j += kWidth) {
+      const __mmask16 k = n - j >= kWidth ? 0xffff : (1u << (n - j)) - 1;
+      best = _mm512_mask_max_ps(best, k, best, _mm512_maskz_loadu_ps(k, p + j));
+    }
+    return _mm512_reduce_max_ps(best);
+  }
+  // p[j] = exp(p[j] - shift) for j < n; returns their sum.
+  FATHOM_AVX512 static float ExpInPlace(float* p, int64_t n, float shift) {
+    V total = _mm512_setzero_ps();
+    const V sv = _mm512_set1_ps(shift);
+    for (int64_t j = 0; j < n; j += kWidth) {
+      const __mmask16 k = n - j >= kWidth ? 0xffff : (1u << (n - j)) - 1;
+      const V e = Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + j), sv));
+      _mm512_mask_storeu_ps(p + j, k, e);
+      total = _mm512_mask_add_ps(total, k, total, e);
+    }
+    return _mm512_reduce_add_ps(total);
+  }
 };
 
 struct Avx2 {
@@ -54,6 +96,49 @@ struct Avx2 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static V Exp(V x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(kExpLow));
+    const V n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    V r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+    V y = _mm256_set1_ps(kExpPoly[0]);
+    for (int i = 1; i < 6; ++i) y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[i]));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i bits =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+  }
+  // The last n % 8 elements go through a zero-padded vector, so every element takes Exp.
+  static float Max(const float* p, int64_t n) {
+    V best = _mm256_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + kWidth <= n; j += kWidth) best = _mm256_max_ps(best, _mm256_loadu_ps(p + j));
+    alignas(32) float lanes[kWidth];
+    _mm256_store_ps(lanes, best);
+    float m = lanes[0];
+    for (float v : lanes) m = std::max(m, v);
+    for (; j < n; ++j) m = std::max(m, p[j]);
+    return m;
+  }
+  static float ExpInPlace(float* p, int64_t n, float shift) {
+    V total = _mm256_setzero_ps();
+    const V sv = _mm256_set1_ps(shift);
+    int64_t j = 0;
+    for (; j + kWidth <= n; j += kWidth) {
+      const V e = Exp(_mm256_sub_ps(_mm256_loadu_ps(p + j), sv));
+      _mm256_storeu_ps(p + j, e);
+      total = _mm256_add_ps(total, e);
+    }
+    float sum = Sum(total);
+    if (j < n) {
+      alignas(32) float tail[kWidth] = {};
+      for (int64_t i = j; i < n; ++i) tail[i - j] = p[i] - shift;
+      _mm256_store_ps(tail, Exp(_mm256_load_ps(tail)));
+      for (int64_t i = j; i < n; ++i) sum += (p[i] = tail[i - j]);
+    }
+    return sum;
   }
 };
 
