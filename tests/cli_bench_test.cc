@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -273,6 +274,44 @@ TEST_F(CliBenchTest, JsonHasEveryFieldPositive) {
   EXPECT_TRUE(j["tg_ratio"].is_null());
 }
 
+// --base-depth: every test also at a second context length, in alternating repetitions, with the
+// per-repetition ratios.
+TEST_F(CliBenchTest, BaseDepthPairsEveryTestWithItsRatios) {
+  const CliResult r = RunCli({"bench", "--json", "-m", model_, "-p", "4", "-n", "3", "-r", "3",
+                              "-t", "1", "-d", "24", "--base-depth", "2", "--no-bandwidth"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json j = ParseJsonOut(r);
+  EXPECT_EQ(j["depth"], 24);
+  EXPECT_EQ(j["base_depth"], 2);
+  ASSERT_EQ(j["tests"].size(), 4u) << r.out;
+  const char* names[] = {"pp4 @ d24", "pp4 @ d2", "tg3 @ d24", "tg3 @ d2"};
+  for (int i = 0; i < 4; ++i) {
+    const Json& t = j["tests"][i];
+    EXPECT_EQ(t["test"], names[i]);
+    EXPECT_EQ(t["n_depth"], i % 2 == 0 ? 24 : 2);
+    ASSERT_EQ(t["samples_tokens_per_s"].size(), 3u);
+    if (i % 2 == 1) {
+      EXPECT_FALSE(t.contains("depth_ratio"));
+      continue;
+    }
+    const Json& base = j["tests"][i + 1];
+    EXPECT_EQ(t["base_depth_test"], names[i + 1]);
+    ASSERT_EQ(t["depth_ratio_samples"].size(), 3u);
+    std::vector<double> ratios;
+    for (int k = 0; k < 3; ++k) {
+      const double want = t["samples_tokens_per_s"][k].get<double>() /
+                          base["samples_tokens_per_s"][k].get<double>();
+      EXPECT_DOUBLE_EQ(t["depth_ratio_samples"][k].get<double>(), want);
+      ratios.push_back(want);
+    }
+    std::sort(ratios.begin(), ratios.end());
+    EXPECT_DOUBLE_EQ(t["depth_ratio"].get<double>(), ratios[1]);
+  }
+  // The headline numbers are the -d tests'.
+  EXPECT_EQ(j["pp_tokens_per_s"], j["tests"][0]["tokens_per_s"]);
+  EXPECT_EQ(j["tg_tokens_per_s"], j["tests"][2]["tokens_per_s"]);
+}
+
 // The weight breakdown of a MoE file against the file's own tensor list and expert counts.
 TEST_F(CliBenchTest, MoeActiveWeightsMatchTheFile) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v2-lite-tiny/model.gguf");
@@ -321,6 +360,8 @@ TEST_F(CliBenchTest, BadArgumentsAreUsageErrors) {
                                                        {"--bandwidth-mib", "0"},
                                                        {"-n", "4,-2"},
                                                        {"-d", "2000000000"},
+                                                       {"--base-depth", "-1"},
+                                                       {"-d", "4", "--base-depth", "4"},
                                                        {"-n", "16777216"}};
   for (const std::vector<std::string>& extra : cases) {
     std::vector<std::string> args = {"bench", "-m", model_};

@@ -33,9 +33,12 @@ constexpr int kBandwidthPasses = 5;
 constexpr int64_t kMaxContext = int64_t{1} << 24;  // tokens: the session's context size
 
 struct TestResult {
-  std::string name;  // "pp512", "tg128"
+  std::string name;  // "pp512", "tg128", "tg128 @ d4096"
   int32_t n_prompt = 0;
   int32_t n_gen = 0;
+  int32_t depth = 0;  // tokens of context before the test
+  int base = -1;      // --base-depth: index of the same test at the base depth
+  bool is_base = false;
   std::vector<double> samples;  // tokens/s per repetition
   Summary summary;
   const LlamaBenchTest* llama = nullptr;  // llama-bench's result for the same test
@@ -123,7 +126,7 @@ Json OrNull(bool present, double value) { return present ? Json(value) : Json(nu
 int BenchCommand(int argc, char** argv) {
   std::string model_path;
   std::vector<int32_t> n_prompt = {512}, n_gen = {128};
-  int32_t threads = 0, batch = 512, reps = 5, depth = 0;
+  int32_t threads = 0, batch = 512, reps = 5, depth = 0, base_depth = -1;
   uint64_t bw_mib = 0;
   bool json = false, no_bandwidth = false, huge_pages = false;
 
@@ -145,6 +148,11 @@ int BenchCommand(int argc, char** argv) {
                   "tokens already in the context before each test (evaluated once, not timed; "
                   "default 0)",
                   &depth);
+  parser.AddInt32("--base-depth", "N",
+                  "also run every test at N tokens of context in a second session, alternating "
+                  "repetitions with the -d runs, and print the per-repetition speed ratios "
+                  "(-d / base): a context-length comparison that machine noise affects less",
+                  &base_depth);
   parser.AddFlag("--json", "print one JSON object instead of the table", &json);
   parser.AddFlag("--no-bandwidth", "skip the memory bandwidth probe", &no_bandwidth);
   parser.AddUint64("--bandwidth-mib", "N",
@@ -157,17 +165,26 @@ int BenchCommand(int argc, char** argv) {
   if (batch <= 0) return UsageError(parser, "-b must be > 0");
   if (reps < 1) return UsageError(parser, "-r must be >= 1");
   if (depth < 0) return UsageError(parser, "-d must be >= 0");
+  if (parser.Given("--base-depth") && (base_depth < 0 || base_depth == depth)) {
+    return UsageError(parser, "--base-depth must be >= 0 and differ from -d");
+  }
   if (parser.Given("--bandwidth-mib") && (bw_mib < 1 || bw_mib > (uint64_t{1} << 20))) {
     return UsageError(parser, "--bandwidth-mib must be 1..1048576");
   }
   std::vector<TestResult> tests;
-  auto add_test = [&tests, depth](const char* kind, int32_t p, int32_t n) {
-    TestResult t;
-    t.name = std::string(kind) + std::to_string(p + n);
-    if (depth > 0) t.name += " @ d" + std::to_string(depth);
-    t.n_prompt = p;
-    t.n_gen = n;
-    tests.push_back(std::move(t));
+  auto add_test = [&tests, depth, base_depth](const char* kind, int32_t p, int32_t n) {
+    for (int32_t d : {depth, base_depth}) {
+      if (d < 0) continue;
+      TestResult t;
+      t.name = std::string(kind) + std::to_string(p + n);
+      if (d > 0) t.name += " @ d" + std::to_string(d);
+      t.n_prompt = p;
+      t.n_gen = n;
+      t.depth = d;
+      t.is_base = d == base_depth;
+      if (t.is_base) tests.back().base = static_cast<int>(tests.size());
+      tests.push_back(std::move(t));
+    }
   };
   for (int32_t p : n_prompt) {
     if (p > 0) add_test("pp", p, 0);
@@ -181,7 +198,8 @@ int BenchCommand(int argc, char** argv) {
     max_p = std::max(max_p, t.n_prompt);
     max_n = std::max(max_n, t.n_gen);
   }
-  const int64_t n_ctx = int64_t{depth} + std::max<int64_t>(max_p, int64_t{max_n} + 1);
+  const int32_t max_depth = std::max(depth, base_depth);
+  const int64_t n_ctx = int64_t{max_depth} + std::max<int64_t>(max_p, int64_t{max_n} + 1);
   if (n_ctx > kMaxContext) {
     return UsageError(parser, "-d plus the largest -p or -n + 1 is " + std::to_string(n_ctx) +
                                   " tokens; at most " + std::to_string(kMaxContext));
@@ -225,31 +243,56 @@ int BenchCommand(int argc, char** argv) {
   options.n_threads = threads;
   options.n_batch = batch;
   options.n_ctx = static_cast<int32_t>(n_ctx);
-  std::unique_ptr<Session> session = CreateSession("bench", model, options);
-  if (!session) return kExitFailure;
   const std::vector<int32_t> prompt =
-      PromptTokens(*model, static_cast<size_t>(depth) + std::max<int32_t>(max_p, 1));
-  if (depth > 0) {
-    if (!json) std::fprintf(stderr, "fathom bench: filling the context with %d tokens...\n", depth);
-    const std::vector<int32_t> context(prompt.begin(), prompt.begin() + depth);
-    if (Status s = session->Evaluate(context); !s.ok()) {
-      PrintError("bench", "cannot evaluate the -d context: " + s.ToString());
+      PromptTokens(*model, static_cast<size_t>(max_depth) + std::max<int32_t>(max_p, 1));
+  // One session per depth (the -d one, and the --base-depth one), each filled once.
+  std::unique_ptr<Session> sessions[2];
+  for (int i = 0; i < (base_depth >= 0 ? 2 : 1); ++i) {
+    sessions[i] = CreateSession("bench", model, options);
+    if (!sessions[i]) return kExitFailure;
+    const int32_t d = i == 0 ? depth : base_depth;
+    if (d == 0) continue;
+    if (!json) std::fprintf(stderr, "fathom bench: filling the context with %d tokens...\n", d);
+    const std::vector<int32_t> context(prompt.begin(), prompt.begin() + d);
+    if (Status s = sessions[i]->Evaluate(context); !s.ok()) {
+      PrintError("bench", "cannot evaluate the context of " + std::to_string(d) +
+                              " tokens: " + s.ToString());
       return kExitFailure;
     }
   }
 
-  for (TestResult& t : tests) {
-    if (!json) std::fprintf(stderr, "fathom bench: %s...\n", t.name.c_str());
-    for (int rep = -1; rep < reps; ++rep) {  // rep -1: the warm-up
-      Result<double> r = RunOnce(*session, prompt, depth, t);
-      if (!r.ok()) {
-        PrintError("bench", t.name + " failed: " + r.status().ToString());
-        return kExitFailure;
-      }
-      if (rep >= 0) t.samples.push_back(*r);
+  // Each test's runs; with --base-depth a test and its base-depth twin take turns, so both see
+  // the same state of the machine.
+  for (size_t i = 0; i < tests.size(); ++i) {
+    if (tests[i].is_base) continue;
+    std::vector<TestResult*> group = {&tests[i]};
+    if (tests[i].base >= 0) group.push_back(&tests[tests[i].base]);
+    if (!json) {
+      std::fprintf(stderr, "fathom bench: %s%s...\n", tests[i].name.c_str(),
+                   group.size() > 1 ? (" and " + group[1]->name).c_str() : "");
     }
-    t.summary = Summarize(t.samples);
+    for (int rep = -1; rep < reps; ++rep) {  // rep -1: the warm-up
+      for (TestResult* t : group) {
+        Result<double> r = RunOnce(*sessions[t->is_base ? 1 : 0], prompt, t->depth, *t);
+        if (!r.ok()) {
+          PrintError("bench", t->name + " failed: " + r.status().ToString());
+          return kExitFailure;
+        }
+        if (rep >= 0) t->samples.push_back(*r);
+      }
+    }
+    for (TestResult* t : group) t->summary = Summarize(t->samples);
   }
+  // Per-repetition ratios test / base-depth twin.
+  auto depth_ratios = [&tests](const TestResult& t) {
+    std::vector<double> r;
+    if (t.base < 0) return r;
+    const TestResult& b = tests[t.base];
+    for (size_t i = 0; i < t.samples.size() && i < b.samples.size(); ++i) {
+      if (b.samples[i] > 0) r.push_back(t.samples[i] / b.samples[i]);
+    }
+    return r;
+  };
 
   // llama.cpp on the same file, threads and sizes.
   const char* llama_env = std::getenv("LLAMA_BENCH");
@@ -275,6 +318,7 @@ int BenchCommand(int argc, char** argv) {
       llama_tests = *std::move(lr);
       llama_status = "ok";
       for (TestResult& t : tests) {
+        if (t.is_base) continue;  // llama-bench ran at -d only
         t.llama = FindLlamaBenchTest(llama_tests, t.n_prompt, t.n_gen);
         if (t.llama == nullptr) continue;
         t.llama_summary = Summarize(t.llama->samples_ts);
@@ -294,7 +338,9 @@ int BenchCommand(int argc, char** argv) {
   // The headline numbers: the last pp and tg test.
   const TestResult* pp = nullptr;
   const TestResult* tg = nullptr;
-  for (const TestResult& t : tests) (t.n_prompt > 0 ? pp : tg) = &t;
+  for (const TestResult& t : tests) {
+    if (!t.is_base) (t.n_prompt > 0 ? pp : tg) = &t;
+  }
   const bool have_bw = !bw.samples_gb_per_s.empty();
   const double bw_best = have_bw ? bw_summary.max : 0;
   const bool have_limit = have_bw && active.ok() && active->active_bytes > 0;
@@ -312,6 +358,7 @@ int BenchCommand(int argc, char** argv) {
     j["batch"] = batch;
     j["repetitions"] = reps;
     j["depth"] = depth;
+    j["base_depth"] = base_depth >= 0 ? Json(base_depth) : Json(nullptr);
     j["pp_tokens_per_s"] = OrNull(pp != nullptr, pp ? pp->summary.median : 0);
     j["tg_tokens_per_s"] = OrNull(tg != nullptr, tg ? tg->summary.median : 0);
     Json jt = Json::array();
@@ -320,12 +367,19 @@ int BenchCommand(int argc, char** argv) {
       o["test"] = t.name;
       o["n_prompt"] = t.n_prompt;
       o["n_gen"] = t.n_gen;
-      o["n_depth"] = depth;
+      o["n_depth"] = t.depth;
       o["tokens_per_s"] = t.summary.median;
       o["min_tokens_per_s"] = t.summary.min;
       o["max_tokens_per_s"] = t.summary.max;
       o["stddev_tokens_per_s"] = t.summary.stddev;
       o["samples_tokens_per_s"] = t.samples;
+      if (t.base >= 0) {
+        const std::vector<double> r = depth_ratios(t);
+        const Summary rs = Summarize(r);
+        o["base_depth_test"] = tests[t.base].name;
+        o["depth_ratio"] = r.empty() ? Json(nullptr) : Json(rs.median);
+        o["depth_ratio_samples"] = r;
+      }
       if (t.llama != nullptr) {
         o["llama_tokens_per_s"] = t.llama_summary.median;
         o["llama_avg_ts"] = t.llama->avg_ts;
@@ -408,6 +462,13 @@ int BenchCommand(int argc, char** argv) {
     std::printf("\n");
   }
   std::printf("\n");
+  for (const TestResult& t : tests) {
+    const std::vector<double> r = depth_ratios(t);
+    if (r.empty()) continue;
+    const Summary rs = Summarize(r);
+    std::printf("%s / %s: %.3f (median of %d alternating repetitions; %.3f - %.3f)\n",
+                t.name.c_str(), tests[t.base].name.c_str(), rs.median, rs.n, rs.min, rs.max);
+  }
   if (have_bw) {
     std::printf(
         "memory read bandwidth: %.1f GB/s (best of %d passes over %s%s with %d threads; "
