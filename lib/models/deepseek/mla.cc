@@ -1,6 +1,7 @@
-// Absorbed MLA (see mla.h): groups of heads run in parallel; each head absorbs its queries
-// through W_UK, the group attends over the shared latent cache together (lib/kernels/
-// latent_attention: each cache row read once per four heads), and each head projects through W_UV.
+// Absorbed MLA (see mla.h): each head absorbs its queries through W_UK, attends over the shared
+// latent cache (lib/kernels/latent_attention: each cache row read once per four heads) and
+// projects through W_UV. Batches split the heads over the threads; one token over a long context
+// splits its key pieces over the threads instead (each thread reads its share of the cache).
 #include "models/deepseek/mla.h"
 
 #include <algorithm>
