@@ -216,6 +216,11 @@ TEST(LatentAttentionTest, MatchesReference) {
 }
 
 TEST(LatentAttentionTest, PiecesCoverTheKeysInOrder) {
+  int64_t begin = -1, end = -1;
+  EXPECT_EQ(LatentAttentionPieces(0), 1);
+  LatentAttentionPieceRange(0, 0, &begin, &end);
+  EXPECT_EQ(begin, 0);
+  EXPECT_EQ(end, 0);
   for (int64_t n_keys : {1, 63, 64, 512, 513, 1000, 1025, 4096, 7681, 8192, 8193, 100000}) {
     const int64_t pieces = LatentAttentionPieces(n_keys);
     EXPECT_LE(pieces, LatentAttentionMaxPieces(n_keys)) << n_keys;
@@ -223,11 +228,12 @@ TEST(LatentAttentionTest, PiecesCoverTheKeysInOrder) {
     EXPECT_EQ(pieces > 1, n_keys > 512) << n_keys;
     int64_t next = 0;
     for (int64_t p = 0; p < pieces; ++p) {
-      int64_t begin, end;
       LatentAttentionPieceRange(n_keys, p, &begin, &end);
       EXPECT_EQ(begin, next) << n_keys << " piece " << p;
       EXPECT_GT(end, begin) << n_keys << " piece " << p;
-      if (p + 1 < pieces) EXPECT_EQ(begin % 64, 0);
+      if (p + 1 < pieces) {
+        EXPECT_EQ(end % 64, 0) << n_keys << " piece " << p;  // pieces end on whole key blocks
+      }
       next = end;
     }
     EXPECT_EQ(next, n_keys);

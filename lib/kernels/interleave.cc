@@ -121,6 +121,19 @@ inline __attribute__((always_inline)) void ForEachElement(const Format& f, int r
   }
 }
 
+// Copies one element (2 or 4 bytes); a Q5_0 high-bit word passes through `fix` on the way.
+inline void CopyElement(uint8_t* dst, const uint8_t* src, int size, bool q5_high,
+                        uint32_t (*fix)(uint32_t)) {
+  if (size == 2) {
+    std::memcpy(dst, src, 2);
+    return;
+  }
+  uint32_t v;
+  std::memcpy(&v, src, 4);
+  if (q5_high) v = fix(v);
+  std::memcpy(dst, &v, 4);
+}
+
 }  // namespace
 
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols) {
@@ -150,14 +163,7 @@ void InterleaveRows(DType type, uint8_t* data, int64_t rows, int64_t cols) {
       for (int r = 0; r < kInterleaveRows; ++r) {
         const uint8_t* src = group.data() + r * row_bytes + u * full.row_unit_bytes;
         ForEachElement(f, r, [&](int from, int to, int size, bool q5_high) {
-          if (size == 2) {
-            std::memcpy(unit + to, src + from, 2);
-            return;
-          }
-          uint32_t v;
-          std::memcpy(&v, src + from, 4);
-          if (q5_high) v = TransposeQ5High(v);
-          std::memcpy(unit + to, &v, 4);
+          CopyElement(unit + to, src + from, size, q5_high, TransposeQ5High);
         });
       }
     }
@@ -178,14 +184,7 @@ void ExtractInterleavedRow(DType type, const uint8_t* data, int64_t r, int64_t c
     const uint8_t* unit = group + static_cast<uint64_t>(u) * unit_bytes;
     uint8_t* dst = out + u * full.row_unit_bytes;
     ForEachElement(f, lane, [&](int from, int to, int size, bool q5_high) {
-      if (size == 2) {
-        std::memcpy(dst + from, unit + to, 2);
-        return;
-      }
-      uint32_t v;
-      std::memcpy(&v, unit + to, 4);
-      if (q5_high) v = UntransposeQ5High(v);
-      std::memcpy(dst + from, &v, 4);
+      CopyElement(dst + from, unit + to, size, q5_high, UntransposeQ5High);
     });
   }
 }

@@ -215,15 +215,21 @@ int64_t LatentAttentionMaxPieces(int64_t n_ctx) {
   return std::clamp<int64_t>((n_ctx + kPieceKeys - 1) / kPieceKeys, 1, kMaxPieces);
 }
 
-int64_t LatentAttentionPieces(int64_t n_keys) {
+// Keys per piece: the key count over the wanted number of pieces, rounded up to whole blocks
+// (at least one block, so that no key count divides by zero).
+static int64_t PieceKeys(int64_t n_keys) {
   const int64_t wanted = LatentAttentionMaxPieces(n_keys);
-  const int64_t per = ((n_keys + wanted - 1) / wanted + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+  return std::max<int64_t>(
+      kKeyBlock, ((n_keys + wanted - 1) / wanted + kKeyBlock - 1) / kKeyBlock * kKeyBlock);
+}
+
+int64_t LatentAttentionPieces(int64_t n_keys) {
+  const int64_t per = PieceKeys(n_keys);
   return std::max<int64_t>(1, (n_keys + per - 1) / per);
 }
 
 void LatentAttentionPieceRange(int64_t n_keys, int64_t piece, int64_t* begin, int64_t* end) {
-  const int64_t wanted = LatentAttentionMaxPieces(n_keys);
-  const int64_t per = ((n_keys + wanted - 1) / wanted + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+  const int64_t per = PieceKeys(n_keys);
   *begin = std::min(n_keys, piece * per);
   *end = std::min(n_keys, *begin + per);
 }
