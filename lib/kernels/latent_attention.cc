@@ -47,7 +47,37 @@ struct Avx512 {
   FATHOM_AVX512 static void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
   FATHOM_AVX512 static V Set1(float x) { return _mm512_set1_ps(x); }
   FATHOM_AVX512 static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  FATHOM_AVX512 static float Sum(V v) { return _mm512_reduce_add_ps(v); }
+  // The sum of v's lanes, added in SumEach's order (so that a score's bits do not depend on the
+  // tile it was computed in): within each 128-bit lane (e0 + e2) + (e1 + e3), then the lanes
+  // (L0 + L1) + (L2 + L3).
+  FATHOM_AVX512 static float Sum(V v) {
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_cvtss_f32(v);
+  }
+  // out[i] = the sum of v[i]'s lanes, i < 16: a tree of adds over interleaved pairs, quads and
+  // 128-bit lanes that transposes as it sums (45 instructions instead of 16 reductions' 128).
+  FATHOM_AVX512 __attribute__((always_inline)) static void SumEach(const V v[kWidth], float* out) {
+    V quads[4];  // quads[g]'s 128-bit lane L: the lane-L sums of v[4g .. 4g + 3]
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      const V* x = v + 4 * g;
+      const V ab = _mm512_add_ps(_mm512_unpacklo_ps(x[0], x[1]), _mm512_unpackhi_ps(x[0], x[1]));
+      const V cd = _mm512_add_ps(_mm512_unpacklo_ps(x[2], x[3]), _mm512_unpackhi_ps(x[2], x[3]));
+      quads[g] = _mm512_add_ps(
+          _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+          _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+    }
+    // 0x88 takes 128-bit lanes 0 and 2 of each operand, 0xdd lanes 1 and 3.
+    const V q01 = _mm512_add_ps(_mm512_shuffle_f32x4(quads[0], quads[1], 0x88),
+                                _mm512_shuffle_f32x4(quads[0], quads[1], 0xdd));
+    const V q23 = _mm512_add_ps(_mm512_shuffle_f32x4(quads[2], quads[3], 0x88),
+                                _mm512_shuffle_f32x4(quads[2], quads[3], 0xdd));
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_shuffle_f32x4(q01, q23, 0x88),
+                                        _mm512_shuffle_f32x4(q01, q23, 0xdd)));
+  }
   FATHOM_AVX512 static V Exp(V x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(kExpLow));
     const V n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
