@@ -101,7 +101,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 // A token decoded alone over a long context on several threads attends in key pieces spread
 // over the threads (mla.cc); its logits equal those of a one-thread session bit for bit, and
-// those of the same position inside a batch within the golden tolerance.
+// those of the same position inside a batch within the golden tolerance. A batch on several
+// threads splits its tokens over them (all heads per call), on one thread it runs all heads of
+// each token in turn: the same bits too.
 TEST(DeepSeekSessionTest, LongContextDecodeOnThreadsMatchesBatch) {
   FATHOM_REQUIRE_FIXTURE("deepseek/v2-lite-tiny/model.gguf");
   auto model = Model::Load(FixturePath("deepseek/v2-lite-tiny/model.gguf"));
@@ -127,7 +129,7 @@ TEST(DeepSeekSessionTest, LongContextDecodeOnThreadsMatchesBatch) {
     last.emplace_back((*decode)->logits(), (*decode)->logits() + V);
   }
   EXPECT_EQ(last[1], last[3]) << "decode: 2 threads (key pieces on threads) vs 1";
-  EXPECT_EQ(last[0], last[2]) << "batch: 2 threads vs 1";
+  EXPECT_EQ(last[0], last[2]) << "batch: 2 threads (tokens on threads) vs 1";
   // A batch and a single token take different matrix kernels (rounding differs, not the math).
   EXPECT_LT(MaxAbsDiff(last[0].data(), last[1].data(), V), kLogitTolerance) << "decode vs batch";
 }

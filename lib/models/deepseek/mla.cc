@@ -1,7 +1,8 @@
 // Absorbed MLA (see mla.h): each head absorbs its queries through W_UK, attends over the shared
 // latent cache (lib/kernels/latent_attention: each cache row read once per four heads) and
-// projects through W_UV. Batches split the heads over the threads; one token over a long context
-// splits its key pieces over the threads instead (each thread reads its share of the cache).
+// projects through W_UV. Batches of several tokens per thread split the tokens over the threads
+// (all heads per call), smaller ones the heads; one token over a long context splits its
+// key pieces over the threads instead (each thread reads its share of the cache).
 #include "models/deepseek/mla.h"
 
 #include <algorithm>
@@ -25,12 +26,13 @@ void MlaScratch::Resize(const DeepSeekConfig& c, int64_t max_batch, int64_t n_ct
   piece_out.resize(pieces * H * lora);
   piece_max.resize(pieces * H);
   piece_sum.resize(pieces * H);
+  q_lat_batch.resize(std::min(max_batch, kMlaTokenStep) * H * lora);
 }
 
 int64_t MlaScratch::bytes() const {
   int64_t n = 0;
-  for (const auto* v :
-       {&q_a, &q, &kv, &heads_out, &q_lat, &lat_out, &piece_out, &piece_max, &piece_sum}) {
+  for (const auto* v : {&q_a, &q, &kv, &heads_out, &q_lat, &lat_out, &piece_out, &piece_max,
+                        &piece_sum, &q_lat_batch}) {
     n += static_cast<int64_t>(v->size() * sizeof(float));
   }
   return n;
@@ -68,27 +70,32 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     }
   }
 
-  // q_lat[t][h] = q_nope[t][h] W_UK_h (kv_lora wide), for heads [h_begin, h_end) of n tokens, at
-  // q_lat + (t * stride + h - h_begin) * lora.
-  auto absorb = [&](int64_t h_begin, int64_t h_end, float* q_lat, int64_t stride) {
+  // q_lat[t][h] = q_nope[t][h] W_UK_h (kv_lora wide), for heads [h_begin, h_end) of the tokens
+  // [t_begin, t_end), at q_lat + ((t - t_begin) * stride + h - h_begin) * lora.
+  auto absorb_tokens = [&](int64_t t_begin, int64_t t_end, int64_t h_begin, int64_t h_end,
+                           float* q_lat, int64_t stride) {
+    const int64_t m = t_end - t_begin;
     thread_local AlignedVector<float> q_nope, q_lat_h, row_buf;
-    q_nope.resize(n * nope);
-    q_lat_h.resize(n * lora);
+    q_nope.resize(m * nope);
+    q_lat_h.resize(m * lora);
     row_buf.resize(4 * std::max(lora, nope));
     for (int64_t h = h_begin; h < h_end; ++h) {
-      for (int64_t t = 0; t < n; ++t) {
-        std::memcpy(&q_nope[t * nope], &s.q[(t * H + h) * qk], nope * sizeof(float));
+      for (int64_t t = 0; t < m; ++t) {
+        std::memcpy(&q_nope[t * nope], &s.q[((t_begin + t) * H + h) * qk], nope * sizeof(float));
       }
       if (w.uk_latent_major) {
-        MatMulSerial(w.uk[h], q_nope.data(), n, q_lat_h.data(), lora, row_buf.data());
+        MatMulSerial(w.uk[h], q_nope.data(), m, q_lat_h.data(), lora, row_buf.data());
       } else {
-        MatMulTransposedSerial(w.uk[h], q_nope.data(), nope, n, q_lat_h.data(), row_buf.data());
+        MatMulTransposedSerial(w.uk[h], q_nope.data(), nope, m, q_lat_h.data(), row_buf.data());
       }
-      for (int64_t t = 0; t < n; ++t) {
+      for (int64_t t = 0; t < m; ++t) {
         std::memcpy(q_lat + (t * stride + h - h_begin) * lora, &q_lat_h[t * lora],
                     lora * sizeof(float));
       }
     }
+  };
+  auto absorb = [&](int64_t h_begin, int64_t h_end, float* q_lat, int64_t stride) {
+    absorb_tokens(0, n, h_begin, h_end, q_lat, stride);
   };
   // o_h = W_UV_h lat_out_h for heads [h_begin, h_end) of token t.
   auto project = [&](int64_t h_begin, int64_t h_end, int64_t t, const float* lat_out) {
@@ -138,8 +145,36 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
                           &s.lat_out[h_begin * lora]);
       project(h_begin, h_end, 0, &s.lat_out[h_begin * lora]);
     });
+  } else if (threads > 1 && n >= 4 * threads) {
+    // A batch of several tokens per thread: the tokens go to the threads, each attended by
+    // all heads in one call, so every cache row a call reads serves all the heads (4 head groups
+    // per L1-resident key tile for V2's 16 heads) and each token's keys are read by one thread.
+    // The queries are absorbed kMlaTokenStep tokens at a time, heads split over the threads.
+    // A head's result does not depend on which heads share its call, so this gives the bits
+    // the head split below gives.
+    for (int64_t t0 = 0; t0 < n; t0 += kMlaTokenStep) {
+      const int64_t t1 = std::min(n, t0 + kMlaTokenStep);
+      pool.ParallelFor(H, (H + threads - 1) / threads, [&](int64_t h_begin, int64_t h_end, int) {
+        absorb_tokens(t0, t1, h_begin, h_end, &s.q_lat_batch[h_begin * lora], H);
+      });
+      pool.ParallelFor(t1 - t0, 1, [&](int64_t i_begin, int64_t i_end, int) {
+        thread_local AlignedVector<float> lat_out, scratch;
+        lat_out.resize(H * lora);
+        for (int64_t i = i_begin; i < i_end; ++i) {
+          const int64_t t = t0 + i;
+          LatentAttentionShape token = shape;
+          token.heads = H;
+          token.n_keys = pos0 + t + 1;
+          scratch.resize(LatentAttentionScratchFloats(token));
+          LatentAttention(token, &s.q_lat_batch[i * H * lora], &s.q[t * H * qk + nope], qk,
+                          cache.c_kv, cache.k_pe, lat_out.data(), scratch.data());
+          project(0, H, t, lat_out.data());
+        }
+      });
+    }
   } else {
-    // Heads split over the threads in pieces of a multiple of four heads, as large as the
+    // One thread, or a few tokens per thread (a speculative verify batch, a short prompt):
+    // heads split over the threads in pieces of a multiple of four heads, as large as the
     // thread count allows: the attention kernel fetches the latent cache once per piece (per
     // call), so with one piece per thread the cache is read once per thread and token.
     const int64_t per_thread = (H + threads - 1) / threads;

@@ -28,7 +28,12 @@ struct MlaScratch {
   // One token's attention split by keys: absorbed queries [head][lora], the pieces' states
   // ([piece][head][lora], [piece][head]) and the merged result [head][lora].
   AlignedVector<float> q_lat, lat_out, piece_out, piece_max, piece_sum;
+  // A batch split by tokens: the absorbed queries of up to kMlaTokenStep tokens [t][head][lora].
+  AlignedVector<float> q_lat_batch;
 };
+
+// Tokens whose queries a batch absorbs at a time before the threads attend them token by token.
+inline constexpr int64_t kMlaTokenStep = 64;
 
 // Attention for n tokens at positions pos0.. (their latents are written into `cache` first).
 // xn: normalised input [n][hidden]; cos/sin: [n][rope/2]; out: [n][hidden].
