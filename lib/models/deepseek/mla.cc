@@ -72,8 +72,8 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
 
   // q_lat[t][h] = q_nope[t][h] W_UK_h (kv_lora wide), for heads [h_begin, h_end) of the tokens
   // [t_begin, t_end), at q_lat + ((t - t_begin) * stride + h - h_begin) * lora.
-  auto absorb_tokens = [&](int64_t t_begin, int64_t t_end, int64_t h_begin, int64_t h_end,
-                           float* q_lat, int64_t stride) {
+  auto absorb = [&](int64_t t_begin, int64_t t_end, int64_t h_begin, int64_t h_end, float* q_lat,
+                    int64_t stride) {
     const int64_t m = t_end - t_begin;
     thread_local AlignedVector<float> q_nope, q_lat_h, row_buf;
     q_nope.resize(m * nope);
@@ -93,9 +93,6 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
                     lora * sizeof(float));
       }
     }
-  };
-  auto absorb = [&](int64_t h_begin, int64_t h_end, float* q_lat, int64_t stride) {
-    absorb_tokens(0, n, h_begin, h_end, q_lat, stride);
   };
   // o_h = W_UV_h lat_out_h for heads [h_begin, h_end) of token t.
   auto project = [&](int64_t h_begin, int64_t h_end, int64_t t, const float* lat_out) {
@@ -118,7 +115,7 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     // pieces than threads) run in parallel, so each thread reads only its share of the cache;
     // the pieces' states are merged per head. Same arithmetic as the batch path below.
     pool.ParallelFor(H, (H + threads - 1) / threads, [&](int64_t h_begin, int64_t h_end, int) {
-      absorb(h_begin, h_end, &s.q_lat[h_begin * lora], H);
+      absorb(0, n, h_begin, h_end, &s.q_lat[h_begin * lora], H);
     });
     const int64_t want_groups = (threads + pieces - 1) / pieces;
     const int64_t group = std::min(H, ((H + want_groups - 1) / want_groups + 3) / 4 * 4);
@@ -155,7 +152,7 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
     for (int64_t t0 = 0; t0 < n; t0 += kMlaTokenStep) {
       const int64_t t1 = std::min(n, t0 + kMlaTokenStep);
       pool.ParallelFor(H, (H + threads - 1) / threads, [&](int64_t h_begin, int64_t h_end, int) {
-        absorb_tokens(t0, t1, h_begin, h_end, &s.q_lat_batch[h_begin * lora], H);
+        absorb(t0, t1, h_begin, h_end, &s.q_lat_batch[h_begin * lora], H);
       });
       pool.ParallelFor(t1 - t0, 1, [&](int64_t i_begin, int64_t i_end, int) {
         thread_local AlignedVector<float> lat_out, scratch;
@@ -184,7 +181,7 @@ void MlaForward(const DeepSeekConfig& c, const MlaWeights& w, const RopeTable& r
       thread_local AlignedVector<float> q_lat_all, lat_out, scratch;
       q_lat_all.resize(n * nh * lora);  // [t][head][lora]
       lat_out.resize(nh * lora);
-      absorb(h_begin, h_end, q_lat_all.data(), nh);
+      absorb(0, n, h_begin, h_end, q_lat_all.data(), nh);
       for (int64_t t = 0; t < n; ++t) {
         LatentAttentionShape token = shape;
         token.heads = nh;
