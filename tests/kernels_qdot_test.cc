@@ -16,7 +16,8 @@
 namespace fathom {
 namespace {
 
-constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_K, DType::kQ6_K};
+constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,
+                            DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 
 std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
@@ -96,7 +97,7 @@ TEST(QDotTest, ExtremeCodes) {
         std::memcpy(blk + 208, &one, 2);
       } else {
         std::memcpy(blk, &one, 2);
-        if (type == DType::kQ4_K) std::memcpy(blk + 2, &one, 2);
+        if (type == DType::kQ4_K || type == DType::kQ5_K) std::memcpy(blk + 2, &one, 2);
       }
     }
     for (int64_t b = 0; b < n / Traits(act).block_size; ++b) {

@@ -21,7 +21,8 @@
 namespace fathom {
 namespace {
 
-constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_K, DType::kQ6_K};
+constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,
+                            DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 constexpr QDotIsa kIsas[] = {QDotIsa::kScalar, QDotIsa::kAvx2, QDotIsa::kAvx512Vnni};
 
 uint32_t Bits(float f) {
@@ -71,7 +72,7 @@ Matrix ExtremeWeights(DType type, int64_t rows, int64_t cols, uint32_t seed) {
         std::memcpy(blk + 208, &d, 2);
       } else {
         std::memcpy(blk, &d, 2);
-        if (type == DType::kQ4_K) std::memcpy(blk + 2, &dmin, 2);
+        if (type == DType::kQ4_K || type == DType::kQ5_K) std::memcpy(blk + 2, &dmin, 2);
       }
     }
   }
@@ -227,7 +228,7 @@ TEST(QGemmTest, Unsupported) {
   float y[4];
   EXPECT_FALSE(QGemmSupported(DType::kQ4_K, 128));
   EXPECT_FALSE(QGemmSupported(DType::kF32, 256));
-  EXPECT_FALSE(QGemmSupported(DType::kQ5_K, 256));
+  EXPECT_FALSE(QGemmSupported(DType::kQ2_K, 256));
   EXPECT_TRUE(QGemmSupported(DType::kQ8_0, 512));
   EXPECT_FALSE(
       QGemm(QDotIsa::kScalar, DType::kQ8_0, buf.data(), 34, 1, 32, buf.data(), 34, 1, y, 1));
@@ -313,14 +314,14 @@ TEST(InterleaveTest, SupportedShapes) {
     EXPECT_TRUE(InterleaveSupported(type, 16, 256));
     EXPECT_TRUE(InterleaveSupported(type, 4096, 8960 / 256 * 256));
     EXPECT_FALSE(InterleaveSupported(type, 17, 256)) << "rows must be a multiple of 16";
-    const bool blocks32 = type != DType::kQ4_K && type != DType::kQ6_K;
+    const bool blocks32 = type != DType::kQ4_K && type != DType::kQ5_K && type != DType::kQ6_K;
     EXPECT_EQ(InterleaveSupported(type, 16, 1408), blocks32) << "K-quants need whole super-blocks";
     EXPECT_FALSE(InterleaveSupported(type, 16, 48));
     EXPECT_FALSE(InterleaveSupported(type, 0, 256));
     EXPECT_EQ(InterleavedUnitBytes(type), 16 * *RowBytes(type, 256));
   }
   EXPECT_FALSE(InterleaveSupported(DType::kF32, 16, 256));
-  EXPECT_FALSE(InterleaveSupported(DType::kQ5_K, 16, 256));
+  EXPECT_FALSE(InterleaveSupported(DType::kQ2_K, 16, 256));
   EXPECT_FALSE(InterleaveSupported(DType::kQ5_1, 16, 256));
   EXPECT_EQ(InterleavedUnitBytes(DType::kF16), 0u);
 }
@@ -395,7 +396,7 @@ TEST(InterleaveTest, MatMulAndDequantizeRowTakeEitherLayout) {
   ThreadPool pool(2);
   for (DType type : kTypes) {
     for (int64_t rows : {16, 160}) {
-      const int64_t cols = type == DType::kQ4_K || type == DType::kQ6_K ? 512 : 1408;
+      const int64_t cols = Traits(type).block_size == 256 ? 512 : 1408;
       const Matrix m = RandomWeights(type, rows, cols, 31);
       const WeightMatrix plain = View(type, m, rows, cols);
       std::vector<uint8_t> bytes = m.data;

@@ -65,6 +65,7 @@ Format MakeQ6KFormat() {
 
 const Format* FormatOf(DType type) {
   static const Format q4k{144, {{0, 1, 2}, {2, 1, 2}, {4, 3, 4}, {16, 32, 4}}};
+  static const Format q5k{176, {{0, 1, 2}, {2, 1, 2}, {4, 3, 4}, {16, 8, 4}, {48, 32, 4}}};
   static const Format q6k = MakeQ6KFormat();
   static const Format q8_0 = MakeBlocks32Format(34, 8);
   static const Format q4_0 = MakeBlocks32Format(18, 4);
@@ -72,6 +73,8 @@ const Format* FormatOf(DType type) {
   switch (type) {
     case DType::kQ4_K:
       return &q4k;
+    case DType::kQ5_K:
+      return &q5k;
     case DType::kQ6_K:
       return &q6k;
     case DType::kQ8_0:
@@ -137,7 +140,8 @@ inline void CopyElement(uint8_t* dst, const uint8_t* src, int size, bool q5_high
 }  // namespace
 
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols) {
-  const int64_t unit = type == DType::kQ4_K || type == DType::kQ6_K ? 256 : 32;
+  const int64_t unit =
+      type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K ? 256 : 32;
   return FormatOf(type) != nullptr && rows > 0 && rows % kInterleaveRows == 0 && cols > 0 &&
          cols % unit == 0;
 }

@@ -5,11 +5,13 @@
 //
 // Rows are taken in groups of 16; a group occupies exactly the bytes of its 16 rows (16 *
 // row_bytes), so a matrix keeps its size and its groups stay where its rows were. Inside a group,
-// the 256-element units (one Q4_K / Q6_K super-block, eight Q8_0 / Q4_0 blocks) follow each other;
-// a unit of 16 rows lists each field of the row format as [element][row], with elements of 2 bytes
-// (fp16 scales) or 4 bytes (4 code or scale bytes), in the order the kernels read them (so each
-// unit is one forward stream):
+// the 256-element units (one Q4_K / Q5_K / Q6_K super-block, eight Q8_0 / Q4_0 blocks) follow each
+// other; a unit of 16 rows lists each field of the row format as [element][row], with elements of 2
+// bytes (fp16 scales) or 4 bytes (4 code or scale bytes), in the order the kernels read them (so
+// each unit is one forward stream):
 //   Q4_K: d[16], dmin[16], scales dwords [3][16], qs dwords [32][16]            (2304 bytes)
+//   Q5_K: d[16], dmin[16], scales dwords [3][16], qh dwords [8][16], qs dwords [32][16]
+//                                                                               (2816 bytes)
 //   Q6_K: scales dwords [4][16], then for h < 2, k < 8: ql dword 16h + k, ql dword 16h + 8 + k,
 //         qh dword 8h + k (each [16]), then d[16]                               (3360 bytes)
 //   Q8_0: d [8 blocks][16], qs dwords [8 blocks x 8][16]                        (4352 bytes)
@@ -31,8 +33,8 @@ namespace fathom {
 
 inline constexpr int64_t kInterleaveRows = 16;
 
-// Whether a rows x cols matrix of `type` can take the interleaved layout: Q4_K, Q6_K, Q8_0,
-// Q4_0 or Q5_0, rows a multiple of 16, cols a multiple of 256 (Q4_K, Q6_K) or 32 (the others).
+// Whether a rows x cols matrix of `type` can take the interleaved layout: Q4_K, Q5_K, Q6_K, Q8_0,
+// Q4_0 or Q5_0, rows a multiple of 16, cols a multiple of 256 (K-quants) or 32 (the others).
 bool InterleaveSupported(DType type, int64_t rows, int64_t cols);
 
 // Bytes of one full 16-row unit (the table above); 0 for other types.

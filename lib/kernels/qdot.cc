@@ -1,7 +1,7 @@
 // Integer weight x activation dot products (see qdot.h for the exact arithmetic every version
 // follows): scalar references, AVX2 (maddubs) and AVX-512 VNNI (vpdpbusd, 256-bit) versions.
-// Q4_K and Q6_K use maddubs + madd in both (the sub-block scale fits the 16-bit multiply, where
-// vpdpbusd would need a 32-bit multiply after it); their "VNNI" versions are the same code
+// Q4_K, Q5_K and Q6_K use maddubs + madd in both (the sub-block scale fits the 16-bit multiply,
+// where vpdpbusd would need a 32-bit multiply after it); their "VNNI" versions are the same code
 // compiled for AVX-512VL, which gives the compiler 32 vector registers.
 // Compiled without FP contraction so the scalar float steps are the same in every version.
 #include "kernels/qdot.h"
@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "tensor/blocks.h"
 #include "tensor/quant.h"
@@ -23,6 +24,7 @@ namespace ti = tensor_internal;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
 using ti::BlockQ5_0;
+using ti::BlockQ5_K;
 using ti::BlockQ6_K;
 using ti::BlockQ8_0;
 using ti::BlockQ8_K;
@@ -92,9 +94,10 @@ float DotQ5_0Ref(const void* w, const void* xq, int64_t n) {
   return FinishLanes(acc);
 }
 
-// The part of a Q4_K super-block that does not depend on the quants: sum of mn[j] * (sum of x
-// over sub-block j), from Q8_K's bsums.
-inline int32_t Q4KMinSum(const BlockQ4_K& w, const BlockQ8_K& x, uint8_t sc[8]) {
+// The part of a Q4_K / Q5_K super-block that does not depend on the quants: sum of mn[j] * (sum
+// of x over sub-block j), from Q8_K's bsums.
+template <typename Block>
+inline int32_t Q4KMinSum(const Block& w, const BlockQ8_K& x, uint8_t sc[8]) {
   int32_t msum = 0;
   for (int j = 0; j < 8; ++j) {
     uint8_t s, m;
@@ -105,8 +108,8 @@ inline int32_t Q4KMinSum(const BlockQ4_K& w, const BlockQ8_K& x, uint8_t sc[8]) 
   return msum;
 }
 
-inline float Q4KFinish(float sum, const BlockQ4_K& w, const BlockQ8_K& x, int32_t isum,
-                       int32_t msum) {
+template <typename Block>
+inline float Q4KFinish(float sum, const Block& w, const BlockQ8_K& x, int32_t isum, int32_t msum) {
   const float d = x.d * _cvtsh_ss(w.d);  // F16C: the same value as HalfToFloat
   const float m = x.d * _cvtsh_ss(w.dmin);
   return (sum + d * static_cast<float>(isum)) - m * static_cast<float>(msum);
@@ -126,6 +129,32 @@ float DotQ4_KRef(const void* w, const void* xq, int64_t n) {
         const uint8_t q = wb[b].qs[32 * j + l];
         lo += (q & 0xF) * int32_t{xb[b].qs[64 * j + l]};
         hi += (q >> 4) * int32_t{xb[b].qs[64 * j + 32 + l]};
+      }
+      isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+    }
+    sum = Q4KFinish(sum, wb[b], xb[b], isum, msum);
+  }
+  return sum;
+}
+
+// Q5_K: Q4_K's nibbles plus bit 2j (low nibbles) or 2j + 1 (high nibbles) of qh[l] as bit 4, for
+// elements 64j + l and 64j + 32 + l; the same float steps as Q4_K.
+float DotQ5_KRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ5_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    uint8_t sc[8];
+    const int32_t msum = Q4KMinSum(wb[b], xb[b], sc);
+    int32_t isum = 0;
+    for (int j = 0; j < 4; ++j) {
+      int32_t lo = 0, hi = 0;
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t q = wb[b].qs[32 * j + l], h = wb[b].qh[l];
+        const int32_t q_lo = (q & 0xF) | (((h >> (2 * j)) & 1) << 4);
+        const int32_t q_hi = (q >> 4) | (((h >> (2 * j + 1)) & 1) << 4);
+        lo += q_lo * int32_t{xb[b].qs[64 * j + l]};
+        hi += q_hi * int32_t{xb[b].qs[64 * j + 32 + l]};
       }
       isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
     }
@@ -294,9 +323,10 @@ inline __m256i BroadcastWord(int k) {
   return _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * k));
 }
 
-// One Q4_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the scaled
-// quant products), and 4 lanes whose sum is msum (mins times the bsums pairs).
-inline void Q4KBlockSums(const BlockQ4_K& w, const BlockQ8_K& x, __m256i* isum, __m128i* msum) {
+// One Q4_K / Q5_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the
+// scaled quant products), and 4 lanes whose sum is msum (mins times the bsums pairs).
+template <typename Block>
+inline void Q4KBlockSums(const Block& w, const BlockQ8_K& x, __m256i* isum, __m128i* msum) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i sm16 = _mm256_cvtepu8_epi16(Q4KScalesMins(w.scales));
   const __m128i bs_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums));
@@ -304,10 +334,19 @@ inline void Q4KBlockSums(const BlockQ4_K& w, const BlockQ8_K& x, __m256i* isum, 
   *msum = _mm_madd_epi16(_mm256_extracti128_si256(sm16, 1), _mm_hadd_epi16(bs_lo, bs_hi));
   const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm16));
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  [[maybe_unused]] __m256i qh;
+  if constexpr (std::is_same_v<Block, BlockQ5_K>) qh = Load32(w.qh);
   for (int j = 0; j < 4; ++j) {
     const __m256i q = Load32(w.qs + 32 * j);
-    const __m256i lo = _mm256_and_si256(q, m4);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    __m256i lo = _mm256_and_si256(q, m4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+      // Bits 2j and 2j + 1 of each qh byte (shifted down by 2j so far) to bit 4.
+      const __m256i bit4 = _mm256_set1_epi8(0x10);
+      lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+      hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
+      qh = _mm256_srli_epi16(qh, 2);
+    }
     const __m256i p_lo = _mm256_maddubs_epi16(lo, Load32(x.qs + 64 * j));
     const __m256i p_hi = _mm256_maddubs_epi16(hi, Load32(x.qs + 64 * j + 32));
     acc0 = _mm256_add_epi32(acc0,
@@ -320,8 +359,9 @@ inline void Q4KBlockSums(const BlockQ4_K& w, const BlockQ8_K& x, __m256i* isum, 
 
 // Super-blocks are reduced two at a time (one horizontal sum for both isums and msums); the
 // float steps then run per super-block in order, as in the reference.
+template <typename Block>
 inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const BlockQ4_K*>(w);
+  const auto* wb = static_cast<const Block*>(w);
   const auto* xb = static_cast<const BlockQ8_K*>(xq);
   const int64_t nb = n / kQK_K;
   float sum = 0;
@@ -350,9 +390,17 @@ inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
   return sum;
 }
 
-float DotQ4_KAvx2(const void* w, const void* x, int64_t n) { return DotQ4_KSimd(w, x, n); }
+float DotQ4_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotQ4_KSimd<BlockQ4_K>(w, x, n);
+}
 FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {  // see the top
-  return DotQ4_KSimd(w, x, n);
+  return DotQ4_KSimd<BlockQ4_K>(w, x, n);
+}
+float DotQ5_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotQ4_KSimd<BlockQ5_K>(w, x, n);
+}
+FATHOM_VNNI float DotQ5_KVnni(const void* w, const void* x, int64_t n) {
+  return DotQ4_KSimd<BlockQ5_K>(w, x, n);
 }
 
 // One Q6_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the scaled
@@ -441,6 +489,7 @@ DType QDotActivationType(DType weight_type) {
     case DType::kQ5_0:
       return DType::kQ8_0;
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
       return DType::kQ8_K;
     default:
@@ -472,6 +521,10 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
       return isa == QDotIsa::kScalar ? DotQ4_KRef
              : isa == QDotIsa::kAvx2 ? DotQ4_KAvx2
                                      : DotQ4_KVnni;
+    case DType::kQ5_K:
+      return isa == QDotIsa::kScalar ? DotQ5_KRef
+             : isa == QDotIsa::kAvx2 ? DotQ5_KAvx2
+                                     : DotQ5_KVnni;
     case DType::kQ6_K:
       return isa == QDotIsa::kScalar ? DotQ6_KRef
              : isa == QDotIsa::kAvx2 ? DotQ6_KAvx2

@@ -6,7 +6,7 @@
 // - integer parts are exact (int32 sums of int8 products, times the integer sub-block scales);
 // - Q8_0 / Q4_0 / Q5_0: block b's sum isum_b (exact) is accumulated as acc[b % 4] =
 //   fmaf(float(isum_b), fp16(w.d) * fp16(x.d), acc[b % 4]); result (acc0 + acc1) + (acc2 + acc3);
-// - Q4_K: per super-block, d = x.d * fp16(w.d), m = x.d * fp16(w.dmin),
+// - Q4_K / Q5_K: per super-block, d = x.d * fp16(w.d), m = x.d * fp16(w.dmin),
 //   sum = (sum + d * float(isum)) - m * float(msum), super-blocks in order;
 // - Q6_K: per super-block, sum = sum + (x.d * fp16(w.d)) * float(isum).
 #ifndef FATHOM_LIB_KERNELS_QDOT_H_

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/interleave.h"
@@ -32,6 +33,7 @@ namespace ti = tensor_internal;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
 using ti::BlockQ5_0;
+using ti::BlockQ5_K;
 using ti::BlockQ6_K;
 using ti::BlockQ8_0;
 using ti::BlockQ8_K;
@@ -61,6 +63,7 @@ inline int32_t LoadI32(const void* p) {
 // ---- panels: one 256-element unit of 16 rows, decoded ------------------------------------------
 
 // q[k] lane r = code bytes k*4 .. k*4+3 of row r (unsigned, as vpdpbusd's first operand wants).
+// Q4_K (codes 0..15) and Q5_K (codes 0..31) share the panel.
 struct alignas(64) PanelQ4K {
   __m512i q[64];
   __m512i sc[8];  // int32 sub-block scale per row
@@ -119,18 +122,27 @@ FATHOM_QGEMM_VNNI inline __m512i Ints(const int32_t v[kPanelRows]) {
   return _mm512_loadu_si512(static_cast<const void*>(v));
 }
 
+template <typename Block>
 FATHOM_QGEMM_VNNI void PackQ4K(const uint8_t* const rows[kPanelRows], int64_t unit, PanelQ4K* p) {
   __m512i codes[4][kPanelRows];
   int32_t sc[8][kPanelRows], mn[4][kPanelRows];
   alignas(32) uint16_t d[kPanelRows], dmin[kPanelRows];
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int r = 0; r < kPanelRows; ++r) {
-    const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(rows[r])[unit];
+    const Block& b = reinterpret_cast<const Block*>(rows[r])[unit];
     for (int g = 0; g < 4; ++g) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
       const __m512i both =
           _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
       codes[g][r] = _mm512_and_si512(both, m4);
+      if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+        // Q5_K: bit 2g of qh[l] is bit 4 of element 64g + l, bit 2g + 1 that of 64g + 32 + l.
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
+        const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * g)),
+                                             _mm256_srli_epi16(qh, 2 * g + 1), 1);
+        codes[g][r] = _mm512_or_si512(
+            codes[g][r], _mm512_and_si512(_mm512_slli_epi16(h, 4), _mm512_set1_epi8(0x10)));
+      }
     }
     for (int j = 0; j < 8; ++j) {
       uint8_t s, m;
@@ -278,14 +290,35 @@ FATHOM_QGEMM_VNNI inline void Q6KCodes(const uint8_t* triple, __m512i c[4]) {
                          _mm512_and_si512(_mm512_srli_epi16(qh, 2), m2));
 }
 
-// One 2304-byte unit: d[16], dmin[16], scales dwords [3][16], qs dwords [32][16].
+// Q5_K's fifth bits for the code dword of 16 rows in group g (elements 64g + 4k .. and
+// 64g + 32 + 4k ..): `h` holds qh dword k of each row, whose byte i has bit 2g (low nibble's
+// element) and 2g + 1 (high nibble's); each moves to bit 4 of its byte.
+FATHOM_QGEMM_VNNI inline __m512i Q5KHighBit(__m512i h, int bit) {
+  const __m512i moved = bit <= 4 ? _mm512_slli_epi32(h, 4 - bit) : _mm512_srli_epi32(h, bit - 4);
+  return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+// Bytes before the codes in an interleaved Q4_K / Q5_K unit, and the unit's size.
+template <bool kQ5>
+constexpr int kQ4KCodeOffset = kQ5 ? 256 + 512 : 256;
+template <bool kQ5>
+constexpr uint64_t kQ4KUnitBytes = kQ5 ? 2816 : 2304;
+
+// One unit: d[16], dmin[16], scales dwords [3][16], (Q5_K: qh dwords [8][16]), qs dwords
+// [32][16].
+template <bool kQ5>
 FATHOM_QGEMM_VNNI void PackQ4KInterleaved(const uint8_t* unit, PanelQ4K* p) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int c = 0; c < 32; ++c) {
-    const __m512i v = Load64(unit + 256 + 64 * c);
+    const __m512i v = Load64(unit + kQ4KCodeOffset<kQ5> + 64 * c);
     const int g = c / 8, k = c % 8;
     p->q[16 * g + k] = _mm512_and_si512(v, m4);
     p->q[16 * g + 8 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    if constexpr (kQ5) {
+      const __m512i h = Load64(unit + 256 + 64 * k);
+      p->q[16 * g + k] = _mm512_or_si512(p->q[16 * g + k], Q5KHighBit(h, 2 * g));
+      p->q[16 * g + 8 + k] = _mm512_or_si512(p->q[16 * g + 8 + k], Q5KHighBit(h, 2 * g + 1));
+    }
   }
   const Q4KScaleWords w = UnpackQ4KScales(unit);
   for (int j = 0; j < 4; ++j) {
@@ -507,24 +540,31 @@ inline void PrefetchAhead(const uint8_t* unit, uint64_t bytes) {
   }
 }
 
-// Q4_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
+// Q4_K / Q5_K: `bs` holds the token's paired sub-block sums per unit (QGemmQ4K's layout).
+template <bool kQ5>
 FATHOM_QGEMM_VNNI void DecodeQ4KInterleaved(const uint8_t* group, int64_t units, const uint8_t* x,
                                             const int32_t* bs, float* y, __mmask16 rmask) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t u = 0; u < units; ++u) {
-    const uint8_t* unit = group + u * 2304;
-    PrefetchAhead(unit, 2304);
+    const uint8_t* unit = group + u * kQ4KUnitBytes<kQ5>;
+    PrefetchAhead(unit, kQ4KUnitBytes<kQ5>);
     const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x) + u;
     const Q4KScaleWords w = UnpackQ4KScales(unit);
     __m512i isum = _mm512_setzero_si512();
     for (int g = 0; g < 4; ++g) {
       __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
       for (int k = 0; k < 8; ++k) {
-        const __m512i v = Load64(unit + 256 + 64 * (8 * g + k));
-        lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(v, m4), Bcast(xb->qs + 64 * g + 4 * k));
-        hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
-                                 Bcast(xb->qs + 64 * g + 32 + 4 * k));
+        const __m512i v = Load64(unit + kQ4KCodeOffset<kQ5> + 64 * (8 * g + k));
+        __m512i c_lo = _mm512_and_si512(v, m4);
+        __m512i c_hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if constexpr (kQ5) {
+          const __m512i h = Load64(unit + 256 + 64 * k);
+          c_lo = _mm512_or_si512(c_lo, Q5KHighBit(h, 2 * g));
+          c_hi = _mm512_or_si512(c_hi, Q5KHighBit(h, 2 * g + 1));
+        }
+        lo = _mm512_dpbusd_epi32(lo, c_lo, Bcast(xb->qs + 64 * g + 4 * k));
+        hi = _mm512_dpbusd_epi32(hi, c_hi, Bcast(xb->qs + 64 * g + 32 + 4 * k));
       }
       // Sub-blocks 2g and 2g + 1: scale bytes (2g) % 4 and (2g) % 4 + 1 of s03 / s47.
       const __m512i sc = g < 2 ? w.s03 : w.s47;
@@ -726,7 +766,9 @@ FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn p
       break;                                \
   }
 
+template <typename Block>
 FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
+  constexpr bool kQ5 = std::is_same_v<Block, BlockQ5_K>;
   // Each token's Q8_K bsums summed per 32-element sub-block and paired, once per call.
   thread_local std::vector<uint8_t> bs_buf;
   const int64_t units = a.cols / kQK_K;
@@ -743,12 +785,13 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
   }
   if (a.interleaved && a.n_tokens == 1) {
     RunGroups(a, [&](const uint8_t* group, float* y) {
-      DecodeQ4KInterleaved(group, units, a.xq, bs, y, 0xFFFF);
+      DecodeQ4KInterleaved<kQ5>(group, units, a.xq, bs, y, 0xFFFF);
     });
     return;
   }
   RunPanels<PanelQ4K>(
-      a, PackQ4K, [](const uint8_t* unit, int64_t, PanelQ4K* p) { PackQ4KInterleaved(unit, p); },
+      a, PackQ4K<Block>,
+      [](const uint8_t* unit, int64_t, PanelQ4K* p) { PackQ4KInterleaved<kQ5>(unit, p); },
       [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x, int64_t t0, float* y,
           __mmask16 m) {
         const int32_t* tb[kTileTokens];
@@ -830,6 +873,7 @@ bool QGemmSupported(DType weight_type, int64_t cols) {
     case DType::kQ4_0:
     case DType::kQ5_0:
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
       return cols > 0 && cols % kQK_K == 0;
     default:
@@ -875,7 +919,10 @@ namespace {
 bool RunVnni(DType weight_type, const Args& a) {
   switch (weight_type) {
     case DType::kQ4_K:
-      QGemmQ4K(a);
+      QGemmQ4K<BlockQ4_K>(a);
+      break;
+    case DType::kQ5_K:
+      QGemmQ4K<BlockQ5_K>(a);
       break;
     case DType::kQ6_K:
       QGemmQ6K(a);

@@ -15,8 +15,8 @@
 
 namespace fathom {
 
-// Whether QGemm handles `weight_type` with rows of `cols` elements (Q8_0, Q4_0, Q5_0, Q4_K, Q6_K
-// with cols a multiple of 256).
+// Whether QGemm handles `weight_type` with rows of `cols` elements (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K,
+// Q6_K with cols a multiple of 256).
 bool QGemmSupported(DType weight_type, int64_t cols);
 
 // The fastest version this CPU runs: kAvx512Vnni (tiled) where available, else kAvx2.
