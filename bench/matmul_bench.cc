@@ -2,7 +2,7 @@
 // reported as weight bytes streamed per second and multiply-adds per second, in both MatMul modes
 // (mode 0: exact f32 path, mode 1: int8 path) so the two are compared in one run; and the single-
 // row integer dot kernels (scalar reference, AVX2, AVX-512 VNNI) and the batched integer kernels
-// (lib/kernels/qgemm) per version.
+// (lib/kernels/qgemm) per version; FP8 block-scaled rows (lib/kernels/fp8).
 #include <random>
 #include <vector>
 
@@ -73,7 +73,35 @@ FATHOM_MATMUL_BENCH(BF16, FATHOM_FLOAT_TOKENS);
 FATHOM_MATMUL_BENCH(Q8_0, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q4_0, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q4_K, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(Q5_K, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q6_K, FATHOM_INT8_TOKENS);
+
+// DeepSeek FP8 weights with 128x128 block scales (a V3 q_b_proj slice: 3072 x 1536), one token:
+// MatMul's fused kernel (fused = 1) against converting each row to float and then dotting it
+// (fused = 0, the way batches use a row), single-threaded.
+void BM_MatMulFp8(benchmark::State& state) {
+  const int64_t rows = 3072, cols = 1536;
+  QuantizedMatrix m = MakeMatrix(DType::kF8_E4M3, rows, cols);
+  std::vector<float> scales((rows / 128) * (cols / 128), 0.01f);
+  m.w.block_scale = scales.data();
+  m.w.scale_cols = cols / 128;
+  std::vector<float> x(cols, 0.5f), y(rows), row(cols);
+  ThreadPool pool(1);
+  for (auto _ : state) {
+    if (state.range(0) == 1) {
+      MatMul(m.w, x.data(), 1, y.data(), pool);
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        DequantizeRow(m.w, r, row.data());
+        y[r] = DotF32(row.data(), x.data(), cols);
+      }
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      static_cast<double>(m.data.size()) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MatMulFp8)->Arg(0)->Arg(1)->ArgName("fused")->UseRealTime();
 
 // The batched integer kernel alone, single-threaded, per version (scalar reference per row and
 // token, AVX2 single-row kernel per row and token, AVX-512 VNNI tiles), on activations quantized
@@ -124,6 +152,7 @@ void BM_QGemm(benchmark::State& state, DType type, QDotIsa isa) {
 FATHOM_QGEMM_BENCH(Q8_0);
 FATHOM_QGEMM_BENCH(Q4_0);
 FATHOM_QGEMM_BENCH(Q4_K);
+FATHOM_QGEMM_BENCH(Q5_K);
 FATHOM_QGEMM_BENCH(Q6_K);
 
 // One 1536-wide row dotted with quantized activations, per kernel version (rows cycle through a
@@ -162,6 +191,7 @@ void BM_QDotL1(benchmark::State& state, DType type, QDotIsa isa) { QDotCase(stat
 FATHOM_QDOT_BENCH(Q8_0);
 FATHOM_QDOT_BENCH(Q4_0);
 FATHOM_QDOT_BENCH(Q4_K);
+FATHOM_QDOT_BENCH(Q5_K);
 FATHOM_QDOT_BENCH(Q6_K);
 
 }  // namespace

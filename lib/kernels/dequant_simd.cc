@@ -1,11 +1,14 @@
-// AVX2 dequantizers for F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K (see dequant_simd.h). Every value is
-// computed with exactly the scalar reference's operations (d * q, or d1 * q - m1), so results are
-// bit-identical; CMake compiles this file with -ffp-contract=off for that reason.
+// AVX2 dequantizers for F16, BF16, F8_E4M3 (kernels/fp8), Q8_0, Q4_0, Q4_K and Q6_K (see
+// dequant_simd.h). Every value is computed with exactly the scalar reference's operations (d * q,
+// or d1 * q - m1), so results are bit-identical; CMake compiles this file with -ffp-contract=off
+// for that reason.
 #include "kernels/dequant_simd.h"
 
 #include <immintrin.h>
 
 #include <cstring>
+
+#include "kernels/fp8.h"
 
 namespace fathom {
 namespace {
@@ -155,6 +158,9 @@ bool DequantizeSimd(DType type, const void* src, float* dst, int64_t n) {
       return true;
     case DType::kBF16:
       DequantBF16(x, dst, n);
+      return true;
+    case DType::kF8_E4M3:
+      DequantizeF8E4M3Simd(x, dst, n);
       return true;
     case DType::kQ8_0:
       if (n % kQK != 0) return false;

@@ -1,5 +1,6 @@
 // MatMul: F32 rows are used in place; other types are dequantized one row at a time into a
-// per-thread buffer and reused for every token of the batch.
+// per-thread buffer and reused for every token of the batch. Quantized types with integer kernels
+// take the int8 path; FP8 rows for one token are multiplied by the fused kernel of kernels/fp8.
 #include "kernels/matmul.h"
 
 #include <immintrin.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "kernels/dequant_simd.h"
+#include "kernels/fp8.h"
 #include "kernels/interleave.h"
 #include "kernels/qact.h"
 #include "kernels/qdot.h"
@@ -59,6 +61,15 @@ bool InterleaveWeightMatrix(WeightMatrix& w, uint8_t* data) {
   return true;
 }
 
+namespace {
+
+// Row r's block scales (one per 128 columns).
+const float* RowScales(const WeightMatrix& w, int64_t r) {
+  return w.block_scale + ((w.scale_row0 + r) / kScaleBlock) * w.scale_cols;
+}
+
+}  // namespace
+
 void DequantizeRow(const WeightMatrix& w, int64_t r, float* out) {
   const uint8_t* src = w.row(r);
   if (w.interleaved) {
@@ -70,8 +81,12 @@ void DequantizeRow(const WeightMatrix& w, int64_t r, float* out) {
   // The weight store checked the type and shape at load time, so this cannot fail.
   if (!DequantizeSimd(w.type, src, out, w.cols)) (void)Dequantize(w.type, src, out, w.cols);
   if (w.block_scale != nullptr) {
-    const float* scales = w.block_scale + ((w.scale_row0 + r) / kScaleBlock) * w.scale_cols;
-    for (int64_t c = 0; c < w.cols; ++c) out[c] *= scales[c / kScaleBlock];
+    const float* scales = RowScales(w, r);
+    for (int64_t c0 = 0; c0 < w.cols; c0 += kScaleBlock) {
+      const float s = scales[c0 / kScaleBlock];
+      const int64_t end = std::min(c0 + kScaleBlock, w.cols);
+      for (int64_t c = c0; c < end; ++c) out[c] *= s;
+    }
   }
 }
 
@@ -139,6 +154,14 @@ void MatMulRowRange(const WeightMatrix& w, int64_t begin, int64_t end, const flo
           y[t * y_stride + r + k] = DotF32(rows[k], x + t * w.cols, w.cols);
       }
     }
+  }
+  if (n_tokens == 1 && w.type == DType::kF8_E4M3 && !w.interleaved) {
+    // FP8 decode: the codes are converted in registers, block scales applied per 128 columns.
+    for (; r < end; ++r) {
+      y[r] = DotF8E4M3Scaled(w.row(r), x, w.block_scale != nullptr ? RowScales(w, r) : nullptr,
+                             w.cols);
+    }
+    return;
   }
   for (; r < end; ++r) {
     const float* row = RowAsFloat(w, r, row_buf);
