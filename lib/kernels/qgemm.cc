@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/amx.h"
 #include "kernels/interleave.h"
 #include "tensor/blocks.h"
 
@@ -42,9 +43,12 @@ using ti::kQK;
 using ti::kQK_K;
 
 #define FATHOM_QGEMM_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
+#define FATHOM_QGEMM_AMX \
+  __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
 
 constexpr int kPanelRows = 16;               // rows per panel: one per 32-bit lane of a zmm
 constexpr int kTileTokens = 8;               // tokens per register tile
+constexpr int kAmxTokens = 16;               // tokens per AMX tile (Q4_K / Q5_K)
 constexpr int kBlocksPerUnit = kQK_K / kQK;  // Q8_0 / Q4_0 blocks per 256-element unit
 
 bool CpuHasVnni() {
@@ -525,6 +529,147 @@ FATHOM_QGEMM_VNNI void TileQ8(const PanelQ8* panel, int64_t blocks, const uint8_
   }
 }
 
+// ---- AMX tiles (Q4_K / Q5_K, 16 rows x 16 tokens) ----------------------------------------------
+// A unit's codes times their sub-block scales (at most 31 x 63 = 1953) are split into a low and a
+// high byte, so that each 64-element group is one K = 64 tile product per byte (tdpbsud: signed
+// activation bytes x unsigned weight bytes) and the unit's isum is C_lo + 256 C_hi, exactly
+// TileQ4K's integer: no step per 32-element sub-block. The B tiles are the panel's code vectors
+// rescaled (row n in dword lane n, as AMX's VNNI layout wants); the A tile is 64 activation bytes
+// of 16 tokens, read in place. The float steps are TileQ4K's, so results are bit-identical.
+
+struct alignas(64) PanelQ4KAmx {
+  uint8_t lo[4][16 * 64];  // [group][code dword c][row]: low bytes of code x scale
+  uint8_t hi[4][16 * 64];
+};
+
+FATHOM_QGEMM_VNNI void ScaleCodesForAmx(const PanelQ4K& p, PanelQ4KAmx* out) {
+  const __m512i low_byte = _mm512_set1_epi16(0x00FF);
+  for (int g = 0; g < 4; ++g) {
+    for (int c = 0; c < 16; ++c) {
+      // Code dword c of group g: elements 64g + 4c .. (c < 8: sub-block 2g, else 2g + 1).
+      const __m512i q = p.q[16 * g + c];
+      const __m512i sc = p.sc[2 * g + c / 8];
+      const __m512i sc16 = _mm512_or_si512(sc, _mm512_slli_epi32(sc, 16));
+      const __m512i even = _mm512_mullo_epi16(_mm512_and_si512(q, low_byte), sc16);
+      const __m512i odd = _mm512_mullo_epi16(_mm512_srli_epi16(q, 8), sc16);
+      const __m512i lo =
+          _mm512_or_si512(_mm512_and_si512(even, low_byte), _mm512_slli_epi16(odd, 8));
+      const __m512i hi =
+          _mm512_or_si512(_mm512_srli_epi16(even, 8), _mm512_andnot_si512(low_byte, odd));
+      _mm512_store_si512(out->lo[g] + 64 * c, lo);
+      _mm512_store_si512(out->hi[g] + 64 * c, hi);
+    }
+  }
+}
+
+// Eight tiles of 16 rows x 64 bytes (C: 16 tokens x 16 rows of int32; A: 16 tokens x 64
+// activation bytes; B: 16 code dwords x 16 rows).
+// (A static object: the compiler cannot drop its stores, as it did for a local one.)
+struct alignas(64) AmxTileConfig {
+  uint8_t palette, start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+constexpr AmxTileConfig kAmxTileConfig = {1,
+                                          0,
+                                          {},
+                                          {64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0},
+                                          {16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0}};
+FATHOM_QGEMM_AMX void ConfigureAmxTiles() { _tile_loadconfig(&kAmxTileConfig); }
+
+FATHOM_QGEMM_AMX void ReleaseAmxTiles() { _tile_release(); }
+
+// Activations of 16 tokens for AMX: per unit, per group g, the 16 tokens' bytes 64g .. 64g + 63
+// as 16 rows of 64 (A tiles load 1 KiB contiguous; from the activation rows, 16 strided rows
+// that straddle cache lines, a tile load took 6x as long).
+constexpr int64_t kAmxUnitBytes = 4 * kAmxTokens * 64;
+
+FATHOM_QGEMM_VNNI void PackAmxActivations(const uint8_t* xq, uint64_t xq_stride, int64_t units,
+                                          uint8_t* out) {
+  for (int64_t u = 0; u < units; ++u) {
+    for (int g = 0; g < 4; ++g) {
+      for (int t = 0; t < kAmxTokens; ++t) {
+        const int8_t* src = reinterpret_cast<const BlockQ8_K*>(xq + t * xq_stride)[u].qs + 64 * g;
+        _mm512_store_si512(out + u * kAmxUnitBytes + g * 1024 + 64 * t,
+                           _mm512_loadu_si512(static_cast<const void*>(src)));
+      }
+    }
+  }
+}
+
+// 16 x kTiles tokens: a_tiles holds their PackAmxActivations (tile k at + k * units *
+// kAmxUnitBytes), x0 their activation rows (token t at x0 + t * xq_stride, for the scales);
+// bs[t * bs_stride + 4u + i] as TileQ4K's. Tiles: C_lo, C_hi of token tile k in 2k, 2k + 1; A of
+// tile k in 4 + k; B_lo, B_hi in 6, 7 (each B tile load serves kTiles products).
+template <int kTiles>
+FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, int64_t units,
+                                 const uint8_t* a_tiles, const uint8_t* x0, uint64_t xq_stride,
+                                 const int32_t* bs, int64_t bs_stride, float* y, int64_t y_stride,
+                                 __mmask16 rmask) {
+  constexpr int kTokens = kAmxTokens * kTiles;
+  alignas(64) int32_t c[2][2 * kTiles][kAmxTokens][16];  // two units' results: u % 2
+  alignas(64) float sum[kTokens][16] = {};
+  // The tile products of unit u.
+  const auto issue = [&](int64_t u) __attribute__((always_inline)) {
+    const uint8_t* xa = a_tiles + u * kAmxUnitBytes;
+    const uint8_t* xb = xa + units * kAmxUnitBytes;
+    _tile_zero(0);
+    _tile_zero(1);
+    if (kTiles == 2) {
+      _tile_zero(2);
+      _tile_zero(3);
+    }
+    for (int g = 0; g < 4; ++g) {
+      _tile_loadd(4, xa + 1024 * g, 64);
+      _tile_loadd(6, amx[u].lo[g], 64);
+      _tile_loadd(7, amx[u].hi[g], 64);
+      _tile_dpbsud(0, 4, 6);
+      _tile_dpbsud(1, 4, 7);
+      if (kTiles == 2) {
+        _tile_loadd(5, xb + 1024 * g, 64);
+        _tile_dpbsud(2, 5, 6);
+        _tile_dpbsud(3, 5, 7);
+      }
+    }
+  };
+  // Software pipelining: unit u + 1's tile products are issued before unit u's results are
+  // scaled, so the tile unit works while the vector units finish.
+  issue(0);
+  for (int64_t u = 0; u < units; ++u) {
+    auto& cu = c[u % 2];
+    _tile_stored(0, cu[0], 64);
+    _tile_stored(1, cu[1], 64);
+    if (kTiles == 2) {
+      _tile_stored(2, cu[2], 64);
+      _tile_stored(3, cu[3], 64);
+    }
+    if (u + 1 < units) issue(u + 1);
+    const PanelQ4K& p = panel[u];
+    for (int t = 0; t < kTokens; ++t) {
+      const int k = t / kAmxTokens, tt = t % kAmxTokens;
+      const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
+      const __m512i isum =
+          _mm512_add_epi32(_mm512_load_si512(cu[2 * k][tt]),
+                           _mm512_slli_epi32(_mm512_load_si512(cu[2 * k + 1][tt]), 8));
+      __m512i msum = _mm512_setzero_si512();
+      const int32_t* tb = bs + t * bs_stride + 4 * u;
+      for (int i = 0; i < 4; ++i)
+        msum = _mm512_dpwssd_epi32(msum, p.mn[i], _mm512_set1_epi32(tb[i]));
+      const __m512 xd = _mm512_set1_ps(xt.d);
+      const __m512 d = _mm512_mul_ps(xd, p.d);
+      const __m512 m = _mm512_mul_ps(xd, p.dmin);
+      const __m512 acc = _mm512_load_ps(sum[t]);
+      _mm512_store_ps(sum[t],
+                      _mm512_sub_ps(_mm512_add_ps(acc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))),
+                                    _mm512_mul_ps(m, _mm512_cvtepi32_ps(msum))));
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    _mm512_mask_storeu_ps(y + t * y_stride, rmask, _mm512_load_ps(sum[t]));
+  }
+}
+
 // ---- one token on the interleaved layout: codes straight from memory into vpdpbusd -----------
 // Decode reads every weight once per token, so nothing is staged in a panel: each unit's codes
 // are loaded, masked and multiplied in registers, with independent accumulators per sub-block so
@@ -712,6 +857,16 @@ FATHOM_QGEMM_VNNI void RunGroups(const Args& a, DecodeFn decode) {
 template <typename Panel, typename PackFn, typename PackInterleavedFn, typename TileFn>
 FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn pack_interleaved,
                                  TileFn tile) {
+  RunPanels<Panel>(
+      a, pack, pack_interleaved, [](const Panel*, int64_t) {}, kTileTokens, tile);
+}
+
+// The same with prepare(panel, units) after each panel is packed, and tiles of up to
+// `tile_tokens` tokens.
+template <typename Panel, typename PackFn, typename PackInterleavedFn, typename PrepareFn,
+          typename TileFn>
+FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn pack_interleaved,
+                                 PrepareFn prepare, int tile_tokens, TileFn tile) {
   thread_local std::vector<uint8_t> panel_buf;
   const int64_t units = (a.cols + kQK_K - 1) / kQK_K;  // the last may be partial (interleaved Q8)
   Panel* panel = Scratch<Panel>(panel_buf, static_cast<size_t>(units));
@@ -727,10 +882,11 @@ FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn p
       }
       for (int64_t u = 0; u < units; ++u) pack(rows, u, &panel[u]);
     }
+    prepare(panel, units);
     const __mmask16 rmask = static_cast<__mmask16>((1u << n_rows) - 1);
-    for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTileTokens) {
-      const int nt = static_cast<int>(std::min<int64_t>(kTileTokens, a.n_tokens - t0));
-      const uint8_t* x[kTileTokens];
+    for (int64_t t0 = 0; t0 < a.n_tokens; t0 += tile_tokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(tile_tokens, a.n_tokens - t0));
+      const uint8_t* x[2 * kAmxTokens];
       for (int t = 0; t < nt; ++t) x[t] = a.xq + static_cast<uint64_t>(t0 + t) * a.xq_stride;
       tile(panel, units, nt, x, t0, a.y + t0 * a.y_stride + r0, rmask);
     }
@@ -789,17 +945,59 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
     });
     return;
   }
-  RunPanels<PanelQ4K>(
-      a, PackQ4K<Block>,
-      [](const uint8_t* unit, int64_t, PanelQ4K* p) { PackQ4KInterleaved<kQ5>(unit, p); },
-      [&](const PanelQ4K* p, int64_t units_, int nt, const uint8_t* const* x, int64_t t0, float* y,
-          __mmask16 m) {
-        const int32_t* tb[kTileTokens];
-        for (int t = 0; t < nt; ++t) tb[t] = bs + (t0 + t) * units_ * 4;
-#define FATHOM_CALL(N) TileQ4K<N>(p, units_, x, tb, y, a.y_stride, m)
-        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+  const auto vnni_tiles = [&](const PanelQ4K* p, int nt, const uint8_t* const* x, int64_t t0,
+                              float* y, __mmask16 m) {
+    for (int k = 0; k < nt; k += kTileTokens) {
+      const int n = std::min(kTileTokens, nt - k);
+      const int32_t* tb[kTileTokens];
+      for (int t = 0; t < n; ++t) tb[t] = bs + (t0 + k + t) * units * 4;
+#define FATHOM_CALL(N) TileQ4K<N>(p, units, x + k, tb, y + k * a.y_stride, a.y_stride, m)
+      FATHOM_QGEMM_DISPATCH(n, FATHOM_CALL)
 #undef FATHOM_CALL
-      });
+    }
+  };
+  const auto pack_interleaved = [](const uint8_t* unit, int64_t, PanelQ4K* p) {
+    PackQ4KInterleaved<kQ5>(unit, p);
+  };
+  if (a.n_tokens >= kAmxTokens && AmxInt8Available()) {
+    // Full tiles of 16 tokens on AMX, the rest on the AVX-512 tiles (the same bits).
+    thread_local std::vector<uint8_t> amx_buf, act_buf;
+    PanelQ4KAmx* amx = Scratch<PanelQ4KAmx>(amx_buf, static_cast<size_t>(units));
+    const int64_t act_tiles = a.n_tokens / kAmxTokens;
+    uint8_t* act =
+        Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * units * kAmxUnitBytes));
+    for (int64_t k = 0; k < act_tiles; ++k) {
+      PackAmxActivations(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, units,
+                         act + k * units * kAmxUnitBytes);
+    }
+    ConfigureAmxTiles();
+    RunPanels<PanelQ4K>(
+        a, PackQ4K<Block>, pack_interleaved,
+        [&](const PanelQ4K* p, int64_t n) {
+          for (int64_t u = 0; u < n; ++u) ScaleCodesForAmx(p[u], &amx[u]);
+        },
+        2 * kAmxTokens,
+        [&](const PanelQ4K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
+            __mmask16 m) {
+          if (nt == 2 * kAmxTokens) {
+            TileQ4KAmx<2>(p, amx, units, act + (t0 / kAmxTokens) * units * kAmxUnitBytes, x[0],
+                          a.xq_stride, bs + t0 * units * 4, units * 4, y, a.y_stride, m);
+            return;
+          }
+          int k = 0;
+          if (nt >= kAmxTokens) {
+            TileQ4KAmx<1>(p, amx, units, act + (t0 / kAmxTokens) * units * kAmxUnitBytes, x[0],
+                          a.xq_stride, bs + t0 * units * 4, units * 4, y, a.y_stride, m);
+            k = kAmxTokens;
+          }
+          vnni_tiles(p, nt - k, x + k, t0 + k, y + k * a.y_stride, m);
+        });
+    ReleaseAmxTiles();
+    return;
+  }
+  RunPanels<PanelQ4K>(a, PackQ4K<Block>, pack_interleaved,
+                      [&](const PanelQ4K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0,
+                          float* y, __mmask16 m) { vnni_tiles(p, nt, x, t0, y, m); });
 }
 
 FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
