@@ -598,6 +598,32 @@ FATHOM_QGEMM_VNNI void PackAmxActivations(const uint8_t* xq, uint64_t xq_stride,
   }
 }
 
+// The tile products of unit u (a function of its own: lambdas do not take the target).
+template <int kTiles>
+FATHOM_QGEMM_AMX inline void IssueQ4KAmx(const PanelQ4KAmx* amx, const uint8_t* a_tiles,
+                                         int64_t units, int64_t u) {
+  const uint8_t* xa = a_tiles + u * kAmxUnitBytes;
+  const uint8_t* xb = xa + units * kAmxUnitBytes;
+  _tile_zero(0);
+  _tile_zero(1);
+  if (kTiles == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  for (int g = 0; g < 4; ++g) {
+    _tile_loadd(4, xa + 1024 * g, 64);
+    _tile_loadd(6, amx[u].lo[g], 64);
+    _tile_loadd(7, amx[u].hi[g], 64);
+    _tile_dpbsud(0, 4, 6);
+    _tile_dpbsud(1, 4, 7);
+    if (kTiles == 2) {
+      _tile_loadd(5, xb + 1024 * g, 64);
+      _tile_dpbsud(2, 5, 6);
+      _tile_dpbsud(3, 5, 7);
+    }
+  }
+}
+
 // 16 x kTiles tokens: a_tiles holds their PackAmxActivations (tile k at + k * units *
 // kAmxUnitBytes), x0 their activation rows (token t at x0 + t * xq_stride, for the scales);
 // bs[t * bs_stride + 4u + i] as TileQ4K's. Tiles: C_lo, C_hi of token tile k in 2k, 2k + 1; A of
@@ -610,32 +636,9 @@ FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, 
   constexpr int kTokens = kAmxTokens * kTiles;
   alignas(64) int32_t c[2][2 * kTiles][kAmxTokens][16];  // two units' results: u % 2
   alignas(64) float sum[kTokens][16] = {};
-  // The tile products of unit u.
-  const auto issue = [&](int64_t u) __attribute__((always_inline)) {
-    const uint8_t* xa = a_tiles + u * kAmxUnitBytes;
-    const uint8_t* xb = xa + units * kAmxUnitBytes;
-    _tile_zero(0);
-    _tile_zero(1);
-    if (kTiles == 2) {
-      _tile_zero(2);
-      _tile_zero(3);
-    }
-    for (int g = 0; g < 4; ++g) {
-      _tile_loadd(4, xa + 1024 * g, 64);
-      _tile_loadd(6, amx[u].lo[g], 64);
-      _tile_loadd(7, amx[u].hi[g], 64);
-      _tile_dpbsud(0, 4, 6);
-      _tile_dpbsud(1, 4, 7);
-      if (kTiles == 2) {
-        _tile_loadd(5, xb + 1024 * g, 64);
-        _tile_dpbsud(2, 5, 6);
-        _tile_dpbsud(3, 5, 7);
-      }
-    }
-  };
   // Software pipelining: unit u + 1's tile products are issued before unit u's results are
   // scaled, so the tile unit works while the vector units finish.
-  issue(0);
+  IssueQ4KAmx<kTiles>(amx, a_tiles, units, 0);
   for (int64_t u = 0; u < units; ++u) {
     auto& cu = c[u % 2];
     _tile_stored(0, cu[0], 64);
@@ -644,7 +647,7 @@ FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, 
       _tile_stored(2, cu[2], 64);
       _tile_stored(3, cu[3], 64);
     }
-    if (u + 1 < units) issue(u + 1);
+    if (u + 1 < units) IssueQ4KAmx<kTiles>(amx, a_tiles, units, u + 1);
     const PanelQ4K& p = panel[u];
     for (int t = 0; t < kTokens; ++t) {
       const int k = t / kAmxTokens, tt = t % kAmxTokens;
