@@ -673,6 +673,96 @@ FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, 
   }
 }
 
+// ---- AMX tiles for the 32-element block types (Q8_0, Q4_0, Q5_0) ------------------------------
+// Each block is one tile product with K = 32 (tdpbsud: the panel's unsigned codes, 8 dwords of
+// 16 rows, straight from PanelQ8 as the B tile; 16 tokens' 32 activation bytes, packed, as A),
+// then TileQ8's steps per token: isum + the code-offset correction, times fp16(w.d) * x.d, into
+// the accumulator of block % 4. Two token tiles share each B tile; block b + 1's products are
+// issued before block b's results are scaled.
+
+// Tiles 0-3: C (two blocks x two token tiles, 16 tokens x 16 rows of int32); 4, 5: A (16 tokens x
+// 32 bytes); 6: B (8 code dwords x 16 rows).
+constexpr AmxTileConfig kAmxTileConfigQ8 = {1,
+                                            0,
+                                            {},
+                                            {64, 64, 64, 64, 32, 32, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                                            {16, 16, 16, 16, 16, 16, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+FATHOM_QGEMM_AMX void ConfigureAmxTilesQ8() { _tile_loadconfig(&kAmxTileConfigQ8); }
+
+constexpr int64_t kAmxBlockBytes = kAmxTokens * kQK;  // one block of 16 tokens, packed
+
+// Activations of 16 tokens for AMX: per block, the 16 tokens' 32 code bytes as 16 rows of 32.
+FATHOM_QGEMM_VNNI void PackAmxActivationsQ8(const uint8_t* xq, uint64_t xq_stride, int64_t blocks,
+                                            uint8_t* out) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int t = 0; t < kAmxTokens; ++t) {
+      const int8_t* src = reinterpret_cast<const BlockQ8_0*>(xq + t * xq_stride)[b].qs;
+      _mm256_store_si256(reinterpret_cast<__m256i*>(out + b * kAmxBlockBytes + kQK * t),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    }
+  }
+}
+
+// The tile products of block b into C tiles C0, C0 + 1 (GCC's tile intrinsics paste the tile
+// number into the instruction text, so it must be a literal: one function per pair).
+#define FATHOM_ISSUE_Q8_AMX(NAME, C0, C1)                                                         \
+  template <int kTiles>                                                                           \
+  FATHOM_QGEMM_AMX inline void NAME(const PanelQ8* panel, const uint8_t* a_tiles, int64_t blocks, \
+                                    int64_t b) {                                                  \
+    const PanelQ8& p = panel[b / kBlocksPerUnit];                                                 \
+    _tile_loadd(6, &p.q[8 * (b % kBlocksPerUnit)], 64);                                           \
+    _tile_zero(C0);                                                                               \
+    _tile_loadd(4, a_tiles + b * kAmxBlockBytes, kQK);                                            \
+    _tile_dpbsud(C0, 4, 6);                                                                       \
+    if (kTiles == 2) {                                                                            \
+      _tile_zero(C1);                                                                             \
+      _tile_loadd(5, a_tiles + (blocks + b) * kAmxBlockBytes, kQK);                               \
+      _tile_dpbsud(C1, 5, 6);                                                                     \
+    }                                                                                             \
+  }
+FATHOM_ISSUE_Q8_AMX(IssueQ8AmxTiles01, 0, 1)
+FATHOM_ISSUE_Q8_AMX(IssueQ8AmxTiles23, 2, 3)
+#undef FATHOM_ISSUE_Q8_AMX
+
+// 16 x kTiles tokens: a_tiles holds their PackAmxActivationsQ8 (tile k at + k * blocks *
+// kAmxBlockBytes), info[t * blocks + b] their block scales and corrections.
+template <int kTiles>
+FATHOM_QGEMM_AMX void TileQ8Amx(const PanelQ8* panel, const uint8_t* a_tiles, int64_t blocks,
+                                const ActBlockInfo* info, float* y, int64_t y_stride,
+                                __mmask16 rmask) {
+  constexpr int kTokens = kAmxTokens * kTiles;
+  alignas(64) int32_t c[kTiles][kAmxTokens][16];
+  alignas(64) float acc[4][kTokens][16] = {};
+  IssueQ8AmxTiles01<kTiles>(panel, a_tiles, blocks, 0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (b % 2 == 0) {
+      _tile_stored(0, c[0], 64);
+      if (kTiles == 2) _tile_stored(1, c[1], 64);
+      if (b + 1 < blocks) IssueQ8AmxTiles23<kTiles>(panel, a_tiles, blocks, b + 1);
+    } else {
+      _tile_stored(2, c[0], 64);
+      if (kTiles == 2) _tile_stored(3, c[1], 64);
+      if (b + 1 < blocks) IssueQ8AmxTiles01<kTiles>(panel, a_tiles, blocks, b + 1);
+    }
+    const __m512 dw = panel[b / kBlocksPerUnit].d[b % kBlocksPerUnit];
+    float(*lane)[16] = acc[b % 4];
+    for (int t = 0; t < kTokens; ++t) {
+      const ActBlockInfo& a = info[t * blocks + b];
+      const __m512i isum = _mm512_add_epi32(_mm512_load_si512(c[t / kAmxTokens][t % kAmxTokens]),
+                                            _mm512_set1_epi32(a.corr));
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(a.d));
+      _mm512_store_ps(lane[t],
+                      _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), d, _mm512_load_ps(lane[t])));
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    const __m512 s =
+        _mm512_add_ps(_mm512_add_ps(_mm512_load_ps(acc[0][t]), _mm512_load_ps(acc[1][t])),
+                      _mm512_add_ps(_mm512_load_ps(acc[2][t]), _mm512_load_ps(acc[3][t])));
+    _mm512_mask_storeu_ps(y + t * y_stride, rmask, s);
+  }
+}
+
 // ---- one token on the interleaved layout: codes straight from memory into vpdpbusd -----------
 // Decode reads every weight once per token, so nothing is staged in a panel: each unit's codes
 // are loaded, masked and multiplied in registers, with independent accumulators per sub-block so
@@ -1047,21 +1137,54 @@ FATHOM_QGEMM_VNNI void QGemmQ8(const Args& a) {
     });
     return;
   }
-  RunPanels<PanelQ8>(
-      a, PackQ8<kKind>,
-      [&](const uint8_t* unit, int64_t u, PanelQ8* p) {
-        PackQ8Interleaved<kKind>(
-            unit, static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit)),
-            p);
-      },
-      [&](const PanelQ8* p, int64_t /*units*/, int nt, const uint8_t* const* x, int64_t t0,
-          float* y, __mmask16 m) {
-        const ActBlockInfo* ti[kTileTokens];
-        for (int t = 0; t < nt; ++t) ti[t] = info + (t0 + t) * blocks;
-#define FATHOM_CALL(N) TileQ8<N>(p, blocks, x, ti, y, a.y_stride, m)
-        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+  const auto pack_interleaved = [&](const uint8_t* unit, int64_t u, PanelQ8* p) {
+    PackQ8Interleaved<kKind>(
+        unit, static_cast<int>(std::min<int64_t>(kBlocksPerUnit, blocks - u * kBlocksPerUnit)), p);
+  };
+  const auto vnni_tiles = [&](const PanelQ8* p, int nt, const uint8_t* const* x, int64_t t0,
+                              float* y, __mmask16 m) {
+    for (int k = 0; k < nt; k += kTileTokens) {
+      const int n = std::min(kTileTokens, nt - k);
+      const ActBlockInfo* ti[kTileTokens];
+      for (int t = 0; t < n; ++t) ti[t] = info + (t0 + k + t) * blocks;
+#define FATHOM_CALL(N) TileQ8<N>(p, blocks, x + k, ti, y + k * a.y_stride, a.y_stride, m)
+      FATHOM_QGEMM_DISPATCH(n, FATHOM_CALL)
 #undef FATHOM_CALL
-      });
+    }
+  };
+  if (a.n_tokens >= kAmxTokens && AmxInt8Available()) {
+    // Full tiles of 16 tokens on AMX, the rest on the AVX-512 tiles (the same bits).
+    thread_local std::vector<uint8_t> act_buf;
+    const int64_t act_tiles = a.n_tokens / kAmxTokens;
+    uint8_t* act =
+        Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * blocks * kAmxBlockBytes));
+    for (int64_t k = 0; k < act_tiles; ++k) {
+      PackAmxActivationsQ8(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, blocks,
+                           act + k * blocks * kAmxBlockBytes);
+    }
+    ConfigureAmxTilesQ8();
+    RunPanels<PanelQ8>(
+        a, PackQ8<kKind>, pack_interleaved, [](const PanelQ8*, int64_t) {}, 2 * kAmxTokens,
+        [&](const PanelQ8* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
+            __mmask16 m) {
+          const uint8_t* at = act + (t0 / kAmxTokens) * blocks * kAmxBlockBytes;
+          if (nt == 2 * kAmxTokens) {
+            TileQ8Amx<2>(p, at, blocks, info + t0 * blocks, y, a.y_stride, m);
+            return;
+          }
+          int k = 0;
+          if (nt >= kAmxTokens) {
+            TileQ8Amx<1>(p, at, blocks, info + t0 * blocks, y, a.y_stride, m);
+            k = kAmxTokens;
+          }
+          vnni_tiles(p, nt - k, x + k, t0 + k, y + k * a.y_stride, m);
+        });
+    ReleaseAmxTiles();
+    return;
+  }
+  RunPanels<PanelQ8>(a, PackQ8<kKind>, pack_interleaved,
+                     [&](const PanelQ8* p, int64_t, int nt, const uint8_t* const* x, int64_t t0,
+                         float* y, __mmask16 m) { vnni_tiles(p, nt, x, t0, y, m); });
 }
 
 bool RunVnni(DType weight_type, const Args& a);
