@@ -54,7 +54,8 @@ void BM_MatMul(benchmark::State& state, DType type) {
                          benchmark::Counter::kIsRate);
 }
 
-// Float types: 1 and 64 tokens; types with integer kernels also 512 tokens (a pp512 prefill
+// Float types and the IQ4 types (integer kernels for single rows only): 1 and 64 tokens; types
+// with batched integer kernels also 512 tokens (a pp512 prefill
 // batch), where the int8 mode takes the batched kernels (lib/kernels/qgemm).
 #define FATHOM_MATMUL_BENCH(T, TOKENS)          \
   BENCHMARK_CAPTURE(BM_MatMul, T, DType::k##T)  \
@@ -75,6 +76,8 @@ FATHOM_MATMUL_BENCH(Q4_0, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q4_K, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q5_K, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q6_K, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(IQ4_NL, FATHOM_FLOAT_TOKENS);
+FATHOM_MATMUL_BENCH(IQ4_XS, FATHOM_FLOAT_TOKENS);
 
 // DeepSeek FP8 weights with 128x128 block scales (a V3 q_b_proj slice: 3072 x 1536), one token:
 // MatMul's fused kernel (fused = 1) against converting each row to float and then dotting it
@@ -193,6 +196,8 @@ FATHOM_QDOT_BENCH(Q4_0);
 FATHOM_QDOT_BENCH(Q4_K);
 FATHOM_QDOT_BENCH(Q5_K);
 FATHOM_QDOT_BENCH(Q6_K);
+FATHOM_QDOT_BENCH(IQ4_NL);
+FATHOM_QDOT_BENCH(IQ4_XS);
 
 }  // namespace
 }  // namespace fathom

@@ -21,6 +21,8 @@ namespace fathom {
 namespace {
 
 namespace ti = tensor_internal;
+using ti::BlockIQ4_NL;
+using ti::BlockIQ4_XS;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
 using ti::BlockQ5_0;
@@ -159,6 +161,53 @@ float DotQ5_KRef(const void* w, const void* xq, int64_t n) {
       isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
     }
     sum = Q4KFinish(sum, wb[b], xb[b], isum, msum);
+  }
+  return sum;
+}
+
+// IQ4_NL: Q4_0's nibble layout, element value kIQ4NLValues[nibble]; Q8_0's float steps.
+float DotIQ4_NLRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockIQ4_NL*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      isum += int32_t{ti::kIQ4NLValues[wb[b].qs[i] & 0xF]} * xb[b].qs[i];
+      isum += int32_t{ti::kIQ4NLValues[wb[b].qs[i] >> 4]} * xb[b].qs[i + kQK / 2];
+    }
+    const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
+    acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
+  }
+  return FinishLanes(acc);
+}
+
+// IQ4_XS: sub-block ib (32 elements: low nibbles of qs[16ib ..], then high nibbles) has the 6-bit
+// scale ls = scales_l nibble | 2 bits of scales_h << 4, value (ls - 32) * kIQ4NLValues[nibble].
+// Per super-block, isum = sum over ib of (ls - 32) * (sum of value * x), then
+// sum = sum + (x.d * fp16(w.d)) * isum, super-blocks in order (Q6_K's float steps).
+inline int IQ4XSScale(const BlockIQ4_XS& b, int ib) {
+  return (((b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((b.scales_h >> (2 * ib)) & 3) << 4)) -
+         32;
+}
+
+float DotIQ4_XSRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockIQ4_XS*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    int32_t isum = 0;
+    for (int ib = 0; ib < 8; ++ib) {
+      const uint8_t* q = wb[b].qs + 16 * ib;
+      const int8_t* x = xb[b].qs + 32 * ib;
+      int32_t part = 0;
+      for (int j = 0; j < 16; ++j) {
+        part += int32_t{ti::kIQ4NLValues[q[j] & 0xF]} * x[j];
+        part += int32_t{ti::kIQ4NLValues[q[j] >> 4]} * x[j + 16];
+      }
+      isum += IQ4XSScale(wb[b], ib) * part;
+    }
+    sum = sum + (xb[b].d * HalfToFloat(wb[b].d)) * static_cast<float>(isum);
   }
   return sum;
 }
@@ -302,6 +351,67 @@ float DotQ5_0Avx2(const void* w, const void* x, int64_t n) {
 }
 FATHOM_VNNI float DotQ5_0Vnni(const void* w, const void* x, int64_t n) {
   return DotBlocks32<BlockQ5_0, LoadQ5_0, MulS8Vnni>(w, x, n);
+}
+
+// IQ4_NL / IQ4_XS: 16 nibbles (low, then high) looked up in the value table: 32 signed bytes.
+inline __m256i IQ4Values(const uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i nib =
+      _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+  const __m256i table = _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(ti::kIQ4NLValues)));
+  return _mm256_shuffle_epi8(table, nib);
+}
+inline __m256i LoadIQ4_NL(const BlockIQ4_NL& b) { return IQ4Values(b.qs); }
+
+float DotIQ4_NLAvx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockIQ4_NL, LoadIQ4_NL, MulS8Avx2>(w, x, n);
+}
+FATHOM_VNNI float DotIQ4_NLVnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32<BlockIQ4_NL, LoadIQ4_NL, MulS8Vnni>(w, x, n);
+}
+
+// IQ4_XS: per sub-block, signed values x signed activations (maddubs on |v| and x * sign(v)),
+// pairs of int16 times the sub-block scale (madd); four super-blocks reduced together.
+inline __m256i IQ4XSBlockSums(const BlockIQ4_XS& w, const BlockQ8_K& x) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib += 2) {
+    const __m256i v0 = IQ4Values(w.qs + 16 * ib), v1 = IQ4Values(w.qs + 16 * ib + 16);
+    const __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(v0, v0),
+                                            _mm256_sign_epi8(Load32(x.qs + 32 * ib), v0));
+    const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(v1, v1),
+                                            _mm256_sign_epi8(Load32(x.qs + 32 * ib + 32), v1));
+    acc0 = _mm256_add_epi32(
+        acc0, _mm256_madd_epi16(p0, _mm256_set1_epi16(static_cast<int16_t>(IQ4XSScale(w, ib)))));
+    acc1 = _mm256_add_epi32(
+        acc1,
+        _mm256_madd_epi16(p1, _mm256_set1_epi16(static_cast<int16_t>(IQ4XSScale(w, ib + 1)))));
+  }
+  return _mm256_add_epi32(acc0, acc1);
+}
+
+inline float DotIQ4_XSSimd(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockIQ4_XS*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const int64_t nb = n / kQK_K;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; b += 4) {
+    const int64_t count = nb - b < 4 ? nb - b : 4;
+    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+    for (int64_t k = 0; k < count; ++k) v[k] = IQ4XSBlockSums(wb[b + k], xb[b + k]);
+    alignas(16) int32_t isum[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
+    for (int64_t k = 0; k < count; ++k) {
+      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
+    }
+  }
+  return sum;
+}
+
+float DotIQ4_XSAvx2(const void* w, const void* x, int64_t n) { return DotIQ4_XSSimd(w, x, n); }
+FATHOM_VNNI float DotIQ4_XSVnni(const void* w, const void* x, int64_t n) {
+  return DotIQ4_XSSimd(w, x, n);
 }
 
 // Q4_K's twelve scale bytes unpacked into the 8 sub-block scales (bytes 0-7) and the 8 mins
@@ -487,10 +597,12 @@ DType QDotActivationType(DType weight_type) {
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ5_0:
+    case DType::kIQ4_NL:
       return DType::kQ8_0;
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
+    case DType::kIQ4_XS:
       return DType::kQ8_K;
     default:
       return DType::kF32;
@@ -529,6 +641,14 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
       return isa == QDotIsa::kScalar ? DotQ6_KRef
              : isa == QDotIsa::kAvx2 ? DotQ6_KAvx2
                                      : DotQ6_KVnni;
+    case DType::kIQ4_NL:
+      return isa == QDotIsa::kScalar ? DotIQ4_NLRef
+             : isa == QDotIsa::kAvx2 ? DotIQ4_NLAvx2
+                                     : DotIQ4_NLVnni;
+    case DType::kIQ4_XS:
+      return isa == QDotIsa::kScalar ? DotIQ4_XSRef
+             : isa == QDotIsa::kAvx2 ? DotIQ4_XSAvx2
+                                     : DotIQ4_XSVnni;
     default:
       return nullptr;
   }
