@@ -16,8 +16,9 @@
 namespace fathom {
 namespace {
 
-constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,   DType::kQ4_K,
-                            DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS};
+constexpr DType kTypes[] = {DType::kQ8_0,   DType::kQ4_0,  DType::kQ5_0, DType::kQ2_K,
+                            DType::kQ3_K,   DType::kQ4_K,  DType::kQ5_K, DType::kQ6_K,
+                            DType::kIQ4_NL, DType::kIQ4_XS};
 
 std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
@@ -95,6 +96,11 @@ TEST(QDotTest, ExtremeCodes) {
       const uint16_t one = 0x3C00;
       if (type == DType::kQ6_K) {
         std::memcpy(blk + 208, &one, 2);
+      } else if (type == DType::kQ2_K) {  // d, dmin after the scales and codes
+        std::memcpy(blk + 80, &one, 2);
+        std::memcpy(blk + 82, &one, 2);
+      } else if (type == DType::kQ3_K) {
+        std::memcpy(blk + 108, &one, 2);
       } else {
         std::memcpy(blk, &one, 2);
         if (type == DType::kQ4_K || type == DType::kQ5_K) std::memcpy(blk + 2, &one, 2);

@@ -23,6 +23,8 @@ namespace {
 namespace ti = tensor_internal;
 using ti::BlockIQ4_NL;
 using ti::BlockIQ4_XS;
+using ti::BlockQ2_K;
+using ti::BlockQ3_K;
 using ti::BlockQ4_0;
 using ti::BlockQ4_K;
 using ti::BlockQ5_0;
@@ -161,6 +163,55 @@ float DotQ5_KRef(const void* w, const void* xq, int64_t n) {
       isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
     }
     sum = Q4KFinish(sum, wb[b], xb[b], isum, msum);
+  }
+  return sum;
+}
+
+// Q2_K and Q3_K: element e = 128h + 32j + l (l < 32) has the 2-bit code (qs[32h + l] >> 2j) & 3
+// and belongs to sub-block e / 16 = 8h + 2j + l / 16.
+// Q2_K: value d * (sc & 15) * code - dmin * (sc >> 4) for its sub-block's scale byte sc; the same
+// integer sums and float steps as Q4_K (msum from Q8_K's 16-element bsums).
+float DotQ2_KRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ2_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    int32_t isum = 0, msum = 0;
+    for (int e0 = 0; e0 < kQK_K; e0 += 16) {
+      int32_t part = 0;
+      for (int e = e0; e < e0 + 16; ++e) {
+        const int h = e / 128, j = (e % 128) / 32, l = e % 32;
+        part += ((wb[b].qs[32 * h + l] >> (2 * j)) & 3) * int32_t{xb[b].qs[e]};
+      }
+      const uint8_t sc = wb[b].scales[e0 / 16];
+      isum += (sc & 0xF) * part;
+      msum += (sc >> 4) * int32_t{xb[b].bsums[e0 / 16]};
+    }
+    sum = Q4KFinish(sum, wb[b], xb[b], isum, msum);
+  }
+  return sum;
+}
+
+// Q3_K: 3-bit code u = code + 4 * (bit 4h + j of hmask[l]), value d * (s6 - 32) * (u - 4); per
+// super-block isum = sum over sub-blocks of (s6 - 32) * (sum of (u - 4) * x), then Q6_K's step
+// sum = sum + (x.d * fp16(w.d)) * isum.
+float DotQ3_KRef(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ3_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    int32_t isum = 0;
+    for (int e0 = 0; e0 < kQK_K; e0 += 16) {
+      int32_t part = 0;
+      for (int e = e0; e < e0 + 16; ++e) {
+        const int h = e / 128, j = (e % 128) / 32, l = e % 32;
+        const int u =
+            ((wb[b].qs[32 * h + l] >> (2 * j)) & 3) | (((wb[b].hmask[l] >> (4 * h + j)) & 1) << 2);
+        part += (u - 4) * int32_t{xb[b].qs[e]};
+      }
+      isum += (ti::Q3ScaleK(wb[b].scales, e0 / 16) - 32) * part;
+    }
+    sum = sum + (xb[b].d * HalfToFloat(wb[b].d)) * static_cast<float>(isum);
   }
   return sum;
 }
@@ -351,6 +402,116 @@ float DotQ5_0Avx2(const void* w, const void* x, int64_t n) {
 }
 FATHOM_VNNI float DotQ5_0Vnni(const void* w, const void* x, int64_t n) {
   return DotBlocks32<BlockQ5_0, LoadQ5_0, MulS8Vnni>(w, x, n);
+}
+
+// Q2_K / Q3_K: the 16 sub-block scales (int16) of half h in both 128-bit lanes, and the pshufb
+// mask that gives a product k of half h its scale (low lane: sub-block 8h + 2k, high: 2k + 1).
+inline __m256i HalfScales(__m256i sc16, int h) {
+  return h == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xEE);
+}
+inline __m256i PairScale(__m256i sc, int k) {
+  return _mm256_shuffle_epi8(
+      sc, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * k + 1))),
+                           _mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * k)))));
+}
+
+// One Q2_K super-block: 8 int32 lanes summing to isum and 8 summing to msum.
+inline void Q2KBlockSums(const BlockQ2_K& w, const BlockQ8_K& x, __m256i* isum, __m256i* msum) {
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, low4));
+  const __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), low4));
+  *msum = _mm256_madd_epi16(mn16, Load32(x.bsums));
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q = Load32(w.qs + 32 * h);
+    const __m256i sc = HalfScales(sc16, h);
+    for (int j = 0; j < 4; j += 2) {
+      const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+      const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j + 2), m3);
+      const __m256i p0 = _mm256_maddubs_epi16(c0, Load32(x.qs + 128 * h + 32 * j));
+      const __m256i p1 = _mm256_maddubs_epi16(c1, Load32(x.qs + 128 * h + 32 * j + 32));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, PairScale(sc, j)));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, PairScale(sc, j + 1)));
+    }
+  }
+  *isum = _mm256_add_epi32(acc0, acc1);
+}
+
+inline float DotQ2_KSimd(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ2_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const int64_t nb = n / kQK_K;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; b += 2) {
+    __m256i i0, m0, i1 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+    Q2KBlockSums(wb[b], xb[b], &i0, &m0);
+    if (b + 1 < nb) Q2KBlockSums(wb[b + 1], xb[b + 1], &i1, &m1);
+    alignas(16) int32_t s[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(s), Sum4(i0, i1, m0, m1));
+    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[2]);
+    if (b + 1 < nb) sum = Q4KFinish(sum, wb[b + 1], xb[b + 1], s[1], s[3]);
+  }
+  return sum;
+}
+
+float DotQ2_KAvx2(const void* w, const void* x, int64_t n) { return DotQ2_KSimd(w, x, n); }
+FATHOM_VNNI float DotQ2_KVnni(const void* w, const void* x, int64_t n) {
+  return DotQ2_KSimd(w, x, n);
+}
+
+// One Q3_K super-block: 8 int32 lanes summing to isum (the codes' offset 4 taken from the bsums).
+inline __m256i Q3KBlockSums(const BlockQ3_K& w, const BlockQ8_K& x) {
+  alignas(32) int16_t s[16];
+  for (int k = 0; k < 16; ++k) s[k] = static_cast<int16_t>(ti::Q3ScaleK(w.scales, k) - 32);
+  const __m256i sc16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(s));
+  const __m256i bias = _mm256_madd_epi16(sc16, Load32(x.bsums));
+  __m256i acc0 = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(bias, 2));
+  __m256i acc1 = _mm256_setzero_si256();
+  const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const __m256i hm = Load32(w.hmask);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q = Load32(w.qs + 32 * h);
+    const __m256i sc = HalfScales(sc16, h);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one);
+      const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3),
+                                        _mm256_slli_epi16(hb, 2));
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, Load32(x.qs + 128 * h + 32 * j)),
+                                          PairScale(sc, j));
+      if (j % 2 == 0) {
+        acc0 = _mm256_add_epi32(acc0, p);
+      } else {
+        acc1 = _mm256_add_epi32(acc1, p);
+      }
+    }
+  }
+  return _mm256_add_epi32(acc0, acc1);
+}
+
+inline float DotQ3_KSimd(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ3_K*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const int64_t nb = n / kQK_K;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; b += 4) {
+    const int64_t count = nb - b < 4 ? nb - b : 4;
+    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+    for (int64_t k = 0; k < count; ++k) v[k] = Q3KBlockSums(wb[b + k], xb[b + k]);
+    alignas(16) int32_t isum[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
+    for (int64_t k = 0; k < count; ++k) {
+      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
+    }
+  }
+  return sum;
+}
+
+float DotQ3_KAvx2(const void* w, const void* x, int64_t n) { return DotQ3_KSimd(w, x, n); }
+FATHOM_VNNI float DotQ3_KVnni(const void* w, const void* x, int64_t n) {
+  return DotQ3_KSimd(w, x, n);
 }
 
 // IQ4_NL / IQ4_XS: 16 nibbles (low, then high) looked up in the value table: 32 signed bytes.
@@ -599,6 +760,8 @@ DType QDotActivationType(DType weight_type) {
     case DType::kQ5_0:
     case DType::kIQ4_NL:
       return DType::kQ8_0;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
@@ -641,6 +804,14 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
       return isa == QDotIsa::kScalar ? DotQ6_KRef
              : isa == QDotIsa::kAvx2 ? DotQ6_KAvx2
                                      : DotQ6_KVnni;
+    case DType::kQ2_K:
+      return isa == QDotIsa::kScalar ? DotQ2_KRef
+             : isa == QDotIsa::kAvx2 ? DotQ2_KAvx2
+                                     : DotQ2_KVnni;
+    case DType::kQ3_K:
+      return isa == QDotIsa::kScalar ? DotQ3_KRef
+             : isa == QDotIsa::kAvx2 ? DotQ3_KAvx2
+                                     : DotQ3_KVnni;
     case DType::kIQ4_NL:
       return isa == QDotIsa::kScalar ? DotIQ4_NLRef
              : isa == QDotIsa::kAvx2 ? DotIQ4_NLAvx2

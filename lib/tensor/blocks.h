@@ -229,6 +229,13 @@ inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* sc, uint8_t* mn) {
   }
 }
 
+// The 6-bit scale of sub-block j of a Q3_K block, still biased by 32.
+inline int Q3ScaleK(const uint8_t* scales, int j) {
+  const int low = j < 8 ? (scales[j] & 0xF) : (scales[j - 8] >> 4);
+  const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return low | (high << 4);
+}
+
 // ---- Per-type row kernels (nb = number of blocks) -----------------------------------------------
 // Dequantizers write nb * block_size floats; quantizers read nb * block_size floats and
 // follow ggml's quantize_row_*_ref.

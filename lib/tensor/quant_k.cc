@@ -206,13 +206,6 @@ float MakeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint
   return scale;
 }
 
-// The 6-bit scale of sub-block j of a Q3_K block, still biased by 32.
-inline int Q3Scale(const uint8_t* scales, int j) {
-  const int low = j < 8 ? (scales[j] & 0xF) : (scales[j - 8] >> 4);
-  const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-  return low | (high << 4);
-}
-
 // Shared by Q4_K and Q5_K: fits 8 sub-blocks of 32 with MakeQkx2Quants, packs the 6-bit
 // scales/mins into b_scales/d/dmin and requantizes L (0..nmax) against the stored values.
 void QuantizeScaleMinK(const float* x, int nmax, float rmin, int nstep, uint8_t* b_scales,
@@ -291,7 +284,7 @@ void DequantizeQ3_K(const void* x, float* y, int64_t nb) {
       const int h = e / 128, r = e % 128, j = r / 32, l = r % 32;
       const int q = (b.qs[32 * h + l] >> (2 * j)) & 3;
       const bool high = ((b.hmask[l] >> (4 * h + j)) & 1) != 0;
-      const float dl = d * static_cast<float>(Q3Scale(b.scales, e / 16) - 32);
+      const float dl = d * static_cast<float>(Q3ScaleK(b.scales, e / 16) - 32);
       y[e] = dl * static_cast<float>(q - (high ? 0 : 4));
     }
   }
@@ -442,7 +435,7 @@ void QuantizeQ3_K(const float* x, void* y, int64_t nb) {
     }
     const float dall = HalfToFloat(b.d);
     for (int j = 0; j < 16; ++j) {
-      const float d = dall * static_cast<float>(static_cast<int8_t>(Q3Scale(b.scales, j) - 32));
+      const float d = dall * static_cast<float>(static_cast<int8_t>(Q3ScaleK(b.scales, j) - 32));
       if (d == 0.0f) continue;
       for (int ii = 0; ii < 16; ++ii) {
         L[16 * j + ii] = static_cast<int8_t>(Clamp(NearestInt(x[16 * j + ii] / d), -4, 3) + 4);
