@@ -54,9 +54,9 @@ void BM_MatMul(benchmark::State& state, DType type) {
                          benchmark::Counter::kIsRate);
 }
 
-// Float types and Q2_K, Q3_K, IQ4 (integer kernels for single rows only): 1 and 64 tokens; types
-// with batched integer kernels also 512 tokens (a pp512 prefill
-// batch), where the int8 mode takes the batched kernels (lib/kernels/qgemm).
+// Float types and Q4_1, Q5_1, Q2_K, Q3_K, IQ4 (integer kernels for single rows only): 1 and 64
+// tokens; types with batched integer kernels also 512 tokens (a pp512 prefill batch), where the
+// int8 mode takes the batched kernels (lib/kernels/qgemm).
 #define FATHOM_MATMUL_BENCH(T, TOKENS)          \
   BENCHMARK_CAPTURE(BM_MatMul, T, DType::k##T)  \
       ->ArgsProduct({TOKENS, {1, 2}, {0, 1}})   \
@@ -76,6 +76,8 @@ FATHOM_MATMUL_BENCH(Q4_0, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q4_K, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q5_K, FATHOM_INT8_TOKENS);
 FATHOM_MATMUL_BENCH(Q6_K, FATHOM_INT8_TOKENS);
+FATHOM_MATMUL_BENCH(Q4_1, FATHOM_FLOAT_TOKENS);
+FATHOM_MATMUL_BENCH(Q5_1, FATHOM_FLOAT_TOKENS);
 FATHOM_MATMUL_BENCH(Q2_K, FATHOM_FLOAT_TOKENS);
 FATHOM_MATMUL_BENCH(Q3_K, FATHOM_FLOAT_TOKENS);
 FATHOM_MATMUL_BENCH(IQ4_NL, FATHOM_FLOAT_TOKENS);
@@ -198,6 +200,8 @@ FATHOM_QDOT_BENCH(Q4_0);
 FATHOM_QDOT_BENCH(Q4_K);
 FATHOM_QDOT_BENCH(Q5_K);
 FATHOM_QDOT_BENCH(Q6_K);
+FATHOM_QDOT_BENCH(Q4_1);
+FATHOM_QDOT_BENCH(Q5_1);
 FATHOM_QDOT_BENCH(Q2_K);
 FATHOM_QDOT_BENCH(Q3_K);
 FATHOM_QDOT_BENCH(IQ4_NL);

@@ -16,9 +16,9 @@
 namespace fathom {
 namespace {
 
-constexpr DType kTypes[] = {DType::kQ8_0,   DType::kQ4_0,  DType::kQ5_0, DType::kQ2_K,
-                            DType::kQ3_K,   DType::kQ4_K,  DType::kQ5_K, DType::kQ6_K,
-                            DType::kIQ4_NL, DType::kIQ4_XS};
+constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,   DType::kQ4_1,
+                            DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,   DType::kQ4_K,
+                            DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS};
 
 std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
@@ -103,7 +103,10 @@ TEST(QDotTest, ExtremeCodes) {
         std::memcpy(blk + 108, &one, 2);
       } else {
         std::memcpy(blk, &one, 2);
-        if (type == DType::kQ4_K || type == DType::kQ5_K) std::memcpy(blk + 2, &one, 2);
+        if (type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ4_1 ||
+            type == DType::kQ5_1) {
+          std::memcpy(blk + 2, &one, 2);  // dmin / m
+        }
       }
     }
     for (int64_t b = 0; b < n / Traits(act).block_size; ++b) {

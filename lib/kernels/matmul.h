@@ -34,7 +34,8 @@ struct WeightMatrix {
 
 inline constexpr int64_t kScaleBlock = 128;
 
-// How MatMul multiplies quantized weights (Q8_0, Q4_0, Q5_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS):
+// How MatMul multiplies quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL,
+// IQ4_XS):
 // - kInt8 (default): as llama.cpp does, each token's activations are rounded once per call to
 //   Q8_0 / Q8_K blocks and the packed weight rows are dotted with them in integer arithmetic
 //   (single tokens: lib/kernels/qdot; batches: lib/kernels/qgemm); every token's result is

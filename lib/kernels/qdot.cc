@@ -26,8 +26,10 @@ using ti::BlockIQ4_XS;
 using ti::BlockQ2_K;
 using ti::BlockQ3_K;
 using ti::BlockQ4_0;
+using ti::BlockQ4_1;
 using ti::BlockQ4_K;
 using ti::BlockQ5_0;
+using ti::BlockQ5_1;
 using ti::BlockQ5_K;
 using ti::BlockQ6_K;
 using ti::BlockQ8_0;
@@ -73,7 +75,8 @@ float DotQ4_0Ref(const void* w, const void* xq, int64_t n) {
 }
 
 // Element e of a Q5_0 block: code (nibble | bit e of qh << 4), value code - 16.
-inline uint32_t Q5High(const BlockQ5_0& b) {
+template <typename Block>
+inline uint32_t Q5High(const Block& b) {
   uint32_t qh;
   std::memcpy(&qh, b.qh, 4);
   return qh;
@@ -94,6 +97,51 @@ float DotQ5_0Ref(const void* w, const void* xq, int64_t n) {
     }
     const float d = HalfToFloat(wb[b].d) * HalfToFloat(xb[b].d);
     acc[b % 4] = std::fmaf(static_cast<float>(isum), d, acc[b % 4]);
+  }
+  return FinishLanes(acc);
+}
+
+// Q4_1 / Q5_1: unsigned codes (value d * code + m). Block b adds its code products and then its
+// min term: acc[b % 4] = fmaf(float(isum_b), fp16(w.d) * fp16(x.d), acc[b % 4]), then
+// acc[b % 4] = fmaf(float(xsum_b), fp16(w.m) * fp16(x.d), acc[b % 4]), xsum_b the sum of the
+// block's activation codes; result as Q8_0's.
+inline void AddMinBlock(float acc[4], int64_t b, int32_t isum, int32_t xsum, uint16_t wd,
+                        uint16_t wm, uint16_t xd) {
+  const float dx = HalfToFloat(xd);
+  acc[b % 4] = std::fmaf(static_cast<float>(isum), HalfToFloat(wd) * dx, acc[b % 4]);
+  acc[b % 4] = std::fmaf(static_cast<float>(xsum), HalfToFloat(wm) * dx, acc[b % 4]);
+}
+
+float DotQ4_1Ref(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ4_1*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0, xsum = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      isum += (wb[b].qs[i] & 0xF) * int32_t{xb[b].qs[i]};
+      isum += (wb[b].qs[i] >> 4) * int32_t{xb[b].qs[i + kQK / 2]};
+    }
+    for (int i = 0; i < kQK; ++i) xsum += xb[b].qs[i];
+    AddMinBlock(acc, b, isum, xsum, wb[b].d, wb[b].m, xb[b].d);
+  }
+  return FinishLanes(acc);
+}
+
+float DotQ5_1Ref(const void* w, const void* xq, int64_t n) {
+  const auto* wb = static_cast<const BlockQ5_1*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  float acc[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const uint32_t qh = Q5High(wb[b]);
+    int32_t isum = 0, xsum = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      const int32_t lo = (wb[b].qs[i] & 0xF) | (((qh >> i) & 1) << 4);
+      const int32_t hi = (wb[b].qs[i] >> 4) | (((qh >> (i + 16)) & 1) << 4);
+      isum += lo * int32_t{xb[b].qs[i]} + hi * int32_t{xb[b].qs[i + kQK / 2]};
+    }
+    for (int i = 0; i < kQK; ++i) xsum += xb[b].qs[i];
+    AddMinBlock(acc, b, isum, xsum, wb[b].d, wb[b].m, xb[b].d);
   }
   return FinishLanes(acc);
 }
@@ -334,8 +382,9 @@ inline __m256i LoadQ4_0(const BlockQ4_0& b) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Q5_0: the nibbles as Q4_0's, bit e of qh as bit 4 of byte e, minus 16.
-inline __m256i LoadQ5_0(const BlockQ5_0& b) {
+// Q5_0 / Q5_1 codes 0..31: the nibbles as Q4_0's, bit e of qh as bit 4 of byte e.
+template <typename Block>
+inline __m256i Q5BitCodes(const Block& b) {
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
   const __m256i nib =
       _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
@@ -345,8 +394,11 @@ inline __m256i LoadQ5_0(const BlockQ5_0& b) {
       _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
   const __m256i bit = _mm256_cmpeq_epi8(
       _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi8(-1));
-  return _mm256_sub_epi8(_mm256_or_si256(nib, _mm256_and_si256(bit, _mm256_set1_epi8(0x10))),
-                         _mm256_set1_epi8(16));
+  return _mm256_or_si256(nib, _mm256_and_si256(bit, _mm256_set1_epi8(0x10)));
+}
+// Q5_0: the codes minus 16.
+inline __m256i LoadQ5_0(const BlockQ5_0& b) {
+  return _mm256_sub_epi8(Q5BitCodes(b), _mm256_set1_epi8(16));
 }
 
 // Q8_0 / Q4_0 / Q5_0 with 4 blocks per step; `Mul` gives the 8 partial sums of one block. Always
@@ -512,6 +564,67 @@ inline float DotQ3_KSimd(const void* w, const void* xq, int64_t n) {
 float DotQ3_KAvx2(const void* w, const void* x, int64_t n) { return DotQ3_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ3_KVnni(const void* w, const void* x, int64_t n) {
   return DotQ3_KSimd(w, x, n);
+}
+
+// Q4_1 / Q5_1: DotBlocks32's steps with the min term after each block's code term; the
+// activation sums of four blocks come from one more horizontal reduction.
+inline __m256i LoadQ4_1(const BlockQ4_1& b) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+}
+inline __m256i LoadQ5_1(const BlockQ5_1& b) { return Q5BitCodes(b); }
+
+inline __m256i ActivationSums(const BlockQ8_0& x) {
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, Load32(x.qs)), _mm256_set1_epi16(1));
+}
+
+template <typename WBlock, __m256i (*LoadW)(const WBlock&), __m256i (*Mul)(__m256i, __m256i)>
+__attribute__((always_inline)) inline float DotBlocks32Min(const void* w, const void* xq,
+                                                           int64_t n) {
+  const auto* wb = static_cast<const WBlock*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(xq);
+  const int64_t nb = n / kQK;
+  __m128 acc = _mm_setzero_ps();
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const __m128i isum = Sum4(
+        Mul(LoadW(wb[b]), Load32(xb[b].qs)), Mul(LoadW(wb[b + 1]), Load32(xb[b + 1].qs)),
+        Mul(LoadW(wb[b + 2]), Load32(xb[b + 2].qs)), Mul(LoadW(wb[b + 3]), Load32(xb[b + 3].qs)));
+    const __m128i xsum = Sum4(ActivationSums(xb[b]), ActivationSums(xb[b + 1]),
+                              ActivationSums(xb[b + 2]), ActivationSums(xb[b + 3]));
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(wb[b].d), static_cast<int16_t>(wb[b + 1].d),
+        static_cast<int16_t>(wb[b + 2].d), static_cast<int16_t>(wb[b + 3].d), 0, 0, 0, 0));
+    const __m128 mw = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(wb[b].m), static_cast<int16_t>(wb[b + 1].m),
+        static_cast<int16_t>(wb[b + 2].m), static_cast<int16_t>(wb[b + 3].m), 0, 0, 0, 0));
+    const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(xb[b].d), static_cast<int16_t>(xb[b + 1].d),
+        static_cast<int16_t>(xb[b + 2].d), static_cast<int16_t>(xb[b + 3].d), 0, 0, 0, 0));
+    acc = _mm_fmadd_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(dw, dx), acc);
+    acc = _mm_fmadd_ps(_mm_cvtepi32_ps(xsum), _mm_mul_ps(mw, dx), acc);
+  }
+  float lanes[4];
+  _mm_storeu_ps(lanes, acc);
+  for (; b < nb; ++b) {
+    AddMinBlock(lanes, b, HSum(Mul(LoadW(wb[b]), Load32(xb[b].qs))), HSum(ActivationSums(xb[b])),
+                wb[b].d, wb[b].m, xb[b].d);
+  }
+  return FinishLanes(lanes);
+}
+
+float DotQ4_1Avx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32Min<BlockQ4_1, LoadQ4_1, MulS8Avx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ4_1Vnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32Min<BlockQ4_1, LoadQ4_1, MulS8Vnni>(w, x, n);
+}
+float DotQ5_1Avx2(const void* w, const void* x, int64_t n) {
+  return DotBlocks32Min<BlockQ5_1, LoadQ5_1, MulS8Avx2>(w, x, n);
+}
+FATHOM_VNNI float DotQ5_1Vnni(const void* w, const void* x, int64_t n) {
+  return DotBlocks32Min<BlockQ5_1, LoadQ5_1, MulS8Vnni>(w, x, n);
 }
 
 // IQ4_NL / IQ4_XS: 16 nibbles (low, then high) looked up in the value table: 32 signed bytes.
@@ -758,6 +871,8 @@ DType QDotActivationType(DType weight_type) {
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ5_0:
+    case DType::kQ4_1:
+    case DType::kQ5_1:
     case DType::kIQ4_NL:
       return DType::kQ8_0;
     case DType::kQ2_K:
@@ -804,6 +919,14 @@ QDotFn GetQDot(DType weight_type, QDotIsa isa) {
       return isa == QDotIsa::kScalar ? DotQ6_KRef
              : isa == QDotIsa::kAvx2 ? DotQ6_KAvx2
                                      : DotQ6_KVnni;
+    case DType::kQ4_1:
+      return isa == QDotIsa::kScalar ? DotQ4_1Ref
+             : isa == QDotIsa::kAvx2 ? DotQ4_1Avx2
+                                     : DotQ4_1Vnni;
+    case DType::kQ5_1:
+      return isa == QDotIsa::kScalar ? DotQ5_1Ref
+             : isa == QDotIsa::kAvx2 ? DotQ5_1Avx2
+                                     : DotQ5_1Vnni;
     case DType::kQ2_K:
       return isa == QDotIsa::kScalar ? DotQ2_KRef
              : isa == QDotIsa::kAvx2 ? DotQ2_KAvx2
