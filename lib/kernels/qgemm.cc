@@ -673,6 +673,72 @@ FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, 
   }
 }
 
+// Q6_K on the same tiles: a code u (0..63) times its signed 16-element sub-block scale lies in
+// [-8064, 8001]; stored + 8192 (14 bits, unsigned) as a low and a high byte, so the unit's code
+// products are C_lo + 256 C_hi - 8192 * (the token's sum over the unit), exactly; TileQ6K's
+// -32 offset terms and float step follow.
+FATHOM_QGEMM_VNNI void ScaleQ6KCodesForAmx(const PanelQ6K& p, PanelQ4KAmx* out) {
+  const __m512i low_byte = _mm512_set1_epi16(0x00FF), offset = _mm512_set1_epi16(8192);
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  for (int g = 0; g < 4; ++g) {
+    for (int c = 0; c < 16; ++c) {
+      // Code dword c of group g: elements 64g + 4c .., sub-block 4g + c / 4.
+      const __m512i q = p.q[16 * g + c];
+      const __m512i sc = p.sc[4 * g + c / 4];
+      const __m512i sc16 = _mm512_or_si512(_mm512_and_si512(sc, low16), _mm512_slli_epi32(sc, 16));
+      const __m512i even =
+          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_and_si512(q, low_byte), sc16), offset);
+      const __m512i odd =
+          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_srli_epi16(q, 8), sc16), offset);
+      const __m512i lo =
+          _mm512_or_si512(_mm512_and_si512(even, low_byte), _mm512_slli_epi16(odd, 8));
+      const __m512i hi =
+          _mm512_or_si512(_mm512_srli_epi16(even, 8), _mm512_andnot_si512(low_byte, odd));
+      _mm512_store_si512(out->lo[g] + 64 * c, lo);
+      _mm512_store_si512(out->hi[g] + 64 * c, hi);
+    }
+  }
+}
+
+// 16 x kTiles tokens, as TileQ4KAmx; xsum[t * units + u] is token t's sum over unit u.
+template <int kTiles>
+FATHOM_QGEMM_AMX void TileQ6KAmx(const PanelQ6K* panel, const PanelQ4KAmx* amx, int64_t units,
+                                 const uint8_t* a_tiles, const uint8_t* x0, uint64_t xq_stride,
+                                 const int32_t* xsum, float* y, int64_t y_stride, __mmask16 rmask) {
+  constexpr int kTokens = kAmxTokens * kTiles;
+  alignas(64) int32_t c[2][2 * kTiles][kAmxTokens][16];
+  alignas(64) float sum[kTokens][16] = {};
+  IssueQ4KAmx<kTiles>(amx, a_tiles, units, 0);
+  for (int64_t u = 0; u < units; ++u) {
+    auto& cu = c[u % 2];
+    _tile_stored(0, cu[0], 64);
+    _tile_stored(1, cu[1], 64);
+    if (kTiles == 2) {
+      _tile_stored(2, cu[2], 64);
+      _tile_stored(3, cu[3], 64);
+    }
+    if (u + 1 < units) IssueQ4KAmx<kTiles>(amx, a_tiles, units, u + 1);
+    const PanelQ6K& p = panel[u];
+    for (int t = 0; t < kTokens; ++t) {
+      const int k = t / kAmxTokens, tt = t % kAmxTokens;
+      const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
+      __m512i isum = _mm512_add_epi32(
+          _mm512_add_epi32(_mm512_load_si512(cu[2 * k][tt]),
+                           _mm512_slli_epi32(_mm512_load_si512(cu[2 * k + 1][tt]), 8)),
+          _mm512_set1_epi32(-8192 * xsum[t * units + u]));
+      for (int i = 0; i < 8; ++i) {
+        isum = _mm512_dpwssd_epi32(isum, p.bias[i], _mm512_set1_epi32(LoadI32(xt.bsums + 2 * i)));
+      }
+      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xt.d), p.d);
+      _mm512_store_ps(sum[t], _mm512_add_ps(_mm512_load_ps(sum[t]),
+                                            _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))));
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    _mm512_mask_storeu_ps(y + t * y_stride, rmask, _mm512_load_ps(sum[t]));
+  }
+}
+
 // ---- AMX tiles for the 32-element block types (Q8_0, Q4_0, Q5_0) ------------------------------
 // Each block is one tile product with K = 32 (tdpbsud: the panel's unsigned codes, 8 dwords of
 // 16 rows, straight from PanelQ8 as the B tile; 16 tokens' 32 activation bytes, packed, as A),
@@ -1100,14 +1166,68 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
     });
     return;
   }
-  RunPanels<PanelQ6K>(
-      a, PackQ6K, [](const uint8_t* unit, int64_t, PanelQ6K* p) { PackQ6KInterleaved(unit, p); },
-      [&](const PanelQ6K* p, int64_t units, int nt, const uint8_t* const* x, int64_t, float* y,
-          __mmask16 m) {
-#define FATHOM_CALL(N) TileQ6K<N>(p, units, x, y, a.y_stride, m)
-        FATHOM_QGEMM_DISPATCH(nt, FATHOM_CALL)
+  const int64_t units = a.cols / kQK_K;
+  const auto pack_interleaved = [](const uint8_t* unit, int64_t, PanelQ6K* p) {
+    PackQ6KInterleaved(unit, p);
+  };
+  const auto vnni_tiles = [&](const PanelQ6K* p, int nt, const uint8_t* const* x, float* y,
+                              __mmask16 m) {
+    for (int k = 0; k < nt; k += kTileTokens) {
+      const int n = std::min(kTileTokens, nt - k);
+#define FATHOM_CALL(N) TileQ6K<N>(p, units, x + k, y + k * a.y_stride, a.y_stride, m)
+      FATHOM_QGEMM_DISPATCH(n, FATHOM_CALL)
 #undef FATHOM_CALL
-      });
+    }
+  };
+  if (a.n_tokens >= kAmxTokens && AmxInt8Available()) {
+    // Full tiles of 16 tokens on AMX, the rest on the AVX-512 tiles (the same bits).
+    thread_local std::vector<uint8_t> amx_buf, act_buf, xsum_buf;
+    PanelQ4KAmx* amx = Scratch<PanelQ4KAmx>(amx_buf, static_cast<size_t>(units));
+    const int64_t act_tiles = a.n_tokens / kAmxTokens;
+    uint8_t* act =
+        Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * units * kAmxUnitBytes));
+    for (int64_t k = 0; k < act_tiles; ++k) {
+      PackAmxActivations(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, units,
+                         act + k * units * kAmxUnitBytes);
+    }
+    int32_t* xsum = Scratch<int32_t>(xsum_buf, static_cast<size_t>(a.n_tokens * units));
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+      const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xq + t * a.xq_stride);
+      for (int64_t u = 0; u < units; ++u) {
+        int32_t s = 0;
+        for (int j = 0; j < 16; ++j) s += xb[u].bsums[j];
+        xsum[t * units + u] = s;
+      }
+    }
+    ConfigureAmxTiles();
+    RunPanels<PanelQ6K>(
+        a, PackQ6K, pack_interleaved,
+        [&](const PanelQ6K* p, int64_t n) {
+          for (int64_t u = 0; u < n; ++u) ScaleQ6KCodesForAmx(p[u], &amx[u]);
+        },
+        2 * kAmxTokens,
+        [&](const PanelQ6K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
+            __mmask16 m) {
+          const uint8_t* at = act + (t0 / kAmxTokens) * units * kAmxUnitBytes;
+          if (nt == 2 * kAmxTokens) {
+            TileQ6KAmx<2>(p, amx, units, at, x[0], a.xq_stride, xsum + t0 * units, y, a.y_stride,
+                          m);
+            return;
+          }
+          int k = 0;
+          if (nt >= kAmxTokens) {
+            TileQ6KAmx<1>(p, amx, units, at, x[0], a.xq_stride, xsum + t0 * units, y, a.y_stride,
+                          m);
+            k = kAmxTokens;
+          }
+          vnni_tiles(p, nt - k, x + k, y + k * a.y_stride, m);
+        });
+    ReleaseAmxTiles();
+    return;
+  }
+  RunPanels<PanelQ6K>(a, PackQ6K, pack_interleaved,
+                      [&](const PanelQ6K* p, int64_t, int nt, const uint8_t* const* x, int64_t,
+                          float* y, __mmask16 m) { vnni_tiles(p, nt, x, y, m); });
 }
 
 template <Blocks32 kKind>
