@@ -6,8 +6,9 @@
 // sums are needed. Sub-block sums are scaled in integers, and the float steps follow qdot.h
 // exactly, lane by lane. Weights in the interleaved layout (interleave.h) already hold those
 // vectors' bytes: their panels are built with masks and shifts only, and one token (decode) is
-// multiplied straight from memory without a panel. Compiled without FP contraction
-// (CMakeLists.txt: -ffp-contract=off).
+// multiplied straight from memory without a panel. On CPUs with AMX-INT8 (kernels/amx), full
+// tiles of 16 tokens go to AMX tile products instead (see the AMX sections), with the same integer
+// sums and float steps. Compiled without FP contraction (CMakeLists.txt: -ffp-contract=off).
 #include "kernels/qgemm.h"
 
 // GCC 12's AVX-512 intrinsics initialise their "undefined" operands from themselves, which its

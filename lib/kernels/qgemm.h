@@ -2,9 +2,10 @@
 // tokens (prefill): Y[t][r] = QDotRef(type, W row r, activations of token t). Each weight
 // super-block is decoded once per 16 rows (codes unpacked to bytes, 6-bit scales to vectors) and
 // reused for every token, with 16 rows x up to 8 tokens in AVX-512 VNNI registers (vpdpbusd, one
-// row per 32-bit lane, the token's 4 activation bytes broadcast). Every result is bit-identical
-// to QDotRef for that row and token (integer parts exact, the float steps of qdot.h in the same
-// order), so a token's output does not depend on the batch it is in.
+// row per 32-bit lane, the token's 4 activation bytes broadcast), or 16 rows x 16 tokens per AMX
+// tile product where the CPU has AMX-INT8 (FATHOM_AMX=0 turns that off). Every result is
+// bit-identical to QDotRef for that row and token (integer parts exact, the float steps of qdot.h
+// in the same order), so a token's output does not depend on the batch it is in.
 #ifndef FATHOM_LIB_KERNELS_QGEMM_H_
 #define FATHOM_LIB_KERNELS_QGEMM_H_
 
