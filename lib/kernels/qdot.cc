@@ -364,6 +364,53 @@ inline int32_t HSum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Super-blocks whose float step is Q6_K's, sum = sum + (x.d * fp16(w.d)) * isum (Q3_K, Q6_K,
+// IQ4_XS): `Sums` gives 8 int32 lanes that add up to a super-block's isum; four super-blocks are
+// reduced together, then the float steps run per super-block in order.
+template <typename Block, __m256i (*Sums)(const Block&, const BlockQ8_K&)>
+__attribute__((always_inline)) inline float DotScaledSuperBlocks(const void* w, const void* xq,
+                                                                 int64_t n) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const int64_t nb = n / kQK_K;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; b += 4) {
+    const int64_t count = nb - b < 4 ? nb - b : 4;
+    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+    for (int64_t k = 0; k < count; ++k) v[k] = Sums(wb[b + k], xb[b + k]);
+    alignas(16) int32_t isum[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
+    for (int64_t k = 0; k < count; ++k) {
+      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
+    }
+  }
+  return sum;
+}
+
+// Super-blocks with a min term (Q2_K, Q4_K, Q5_K): `Sums` gives lanes adding up to isum and to
+// msum; two super-blocks are reduced together (one horizontal sum for both isums and msums), then
+// Q4KFinish runs per super-block in order, as in the references.
+template <typename Block, void (*Sums)(const Block&, const BlockQ8_K&, __m256i*, __m256i*)>
+__attribute__((always_inline)) inline float DotMinSuperBlocks(const void* w, const void* xq,
+                                                              int64_t n) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(xq);
+  const int64_t nb = n / kQK_K;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; b += 2) {
+    const bool pair = b + 1 < nb;
+    __m256i i0, m0, i1 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+    Sums(wb[b], xb[b], &i0, &m0);
+    if (pair) Sums(wb[b + 1], xb[b + 1], &i1, &m1);
+    alignas(16) int32_t s[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(s), Sum4(i0, i1, m0, m1));
+    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[2]);
+    if (pair) sum = Q4KFinish(sum, wb[b + 1], xb[b + 1], s[1], s[3]);
+  }
+  return sum;
+}
+
 // Signed int8 x signed int8, 32 pairs -> 8 int32 partial sums (each of 4 products).
 inline __m256i MulS8Avx2(__m256i w, __m256i x) {
   const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
@@ -491,26 +538,11 @@ inline void Q2KBlockSums(const BlockQ2_K& w, const BlockQ8_K& x, __m256i* isum, 
   *isum = _mm256_add_epi32(acc0, acc1);
 }
 
-inline float DotQ2_KSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const BlockQ2_K*>(w);
-  const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const int64_t nb = n / kQK_K;
-  float sum = 0;
-  for (int64_t b = 0; b < nb; b += 2) {
-    __m256i i0, m0, i1 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
-    Q2KBlockSums(wb[b], xb[b], &i0, &m0);
-    if (b + 1 < nb) Q2KBlockSums(wb[b + 1], xb[b + 1], &i1, &m1);
-    alignas(16) int32_t s[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(s), Sum4(i0, i1, m0, m1));
-    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[2]);
-    if (b + 1 < nb) sum = Q4KFinish(sum, wb[b + 1], xb[b + 1], s[1], s[3]);
-  }
-  return sum;
+float DotQ2_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotMinSuperBlocks<BlockQ2_K, Q2KBlockSums>(w, x, n);
 }
-
-float DotQ2_KAvx2(const void* w, const void* x, int64_t n) { return DotQ2_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ2_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ2_KSimd(w, x, n);
+  return DotMinSuperBlocks<BlockQ2_K, Q2KBlockSums>(w, x, n);
 }
 
 // One Q3_K super-block: 8 int32 lanes summing to isum (the codes' offset 4 taken from the bsums).
@@ -542,28 +574,11 @@ inline __m256i Q3KBlockSums(const BlockQ3_K& w, const BlockQ8_K& x) {
   return _mm256_add_epi32(acc0, acc1);
 }
 
-inline float DotQ3_KSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const BlockQ3_K*>(w);
-  const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const int64_t nb = n / kQK_K;
-  float sum = 0;
-  for (int64_t b = 0; b < nb; b += 4) {
-    const int64_t count = nb - b < 4 ? nb - b : 4;
-    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-    for (int64_t k = 0; k < count; ++k) v[k] = Q3KBlockSums(wb[b + k], xb[b + k]);
-    alignas(16) int32_t isum[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
-    for (int64_t k = 0; k < count; ++k) {
-      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
-    }
-  }
-  return sum;
+float DotQ3_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotScaledSuperBlocks<BlockQ3_K, Q3KBlockSums>(w, x, n);
 }
-
-float DotQ3_KAvx2(const void* w, const void* x, int64_t n) { return DotQ3_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ3_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ3_KSimd(w, x, n);
+  return DotScaledSuperBlocks<BlockQ3_K, Q3KBlockSums>(w, x, n);
 }
 
 // Q4_1 / Q5_1: DotBlocks32's steps with the min term after each block's code term; the
@@ -664,28 +679,11 @@ inline __m256i IQ4XSBlockSums(const BlockIQ4_XS& w, const BlockQ8_K& x) {
   return _mm256_add_epi32(acc0, acc1);
 }
 
-inline float DotIQ4_XSSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const BlockIQ4_XS*>(w);
-  const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const int64_t nb = n / kQK_K;
-  float sum = 0;
-  for (int64_t b = 0; b < nb; b += 4) {
-    const int64_t count = nb - b < 4 ? nb - b : 4;
-    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-    for (int64_t k = 0; k < count; ++k) v[k] = IQ4XSBlockSums(wb[b + k], xb[b + k]);
-    alignas(16) int32_t isum[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
-    for (int64_t k = 0; k < count; ++k) {
-      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
-    }
-  }
-  return sum;
+float DotIQ4_XSAvx2(const void* w, const void* x, int64_t n) {
+  return DotScaledSuperBlocks<BlockIQ4_XS, IQ4XSBlockSums>(w, x, n);
 }
-
-float DotIQ4_XSAvx2(const void* w, const void* x, int64_t n) { return DotIQ4_XSSimd(w, x, n); }
 FATHOM_VNNI float DotIQ4_XSVnni(const void* w, const void* x, int64_t n) {
-  return DotIQ4_XSSimd(w, x, n);
+  return DotScaledSuperBlocks<BlockIQ4_XS, IQ4XSBlockSums>(w, x, n);
 }
 
 // Q4_K's twelve scale bytes unpacked into the 8 sub-block scales (bytes 0-7) and the 8 mins
@@ -710,12 +708,13 @@ inline __m256i BroadcastWord(int k) {
 // One Q4_K / Q5_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the
 // scaled quant products), and 4 lanes whose sum is msum (mins times the bsums pairs).
 template <typename Block>
-inline void Q4KBlockSums(const Block& w, const BlockQ8_K& x, __m256i* isum, __m128i* msum) {
+inline void Q4KBlockSums(const Block& w, const BlockQ8_K& x, __m256i* isum, __m256i* msum) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i sm16 = _mm256_cvtepu8_epi16(Q4KScalesMins(w.scales));
   const __m128i bs_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums));
   const __m128i bs_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums + 8));
-  *msum = _mm_madd_epi16(_mm256_extracti128_si256(sm16, 1), _mm_hadd_epi16(bs_lo, bs_hi));
+  *msum = _mm256_zextsi128_si256(
+      _mm_madd_epi16(_mm256_extracti128_si256(sm16, 1), _mm_hadd_epi16(bs_lo, bs_hi)));
   const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm16));
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   [[maybe_unused]] __m256i qh;
@@ -741,50 +740,17 @@ inline void Q4KBlockSums(const Block& w, const BlockQ8_K& x, __m256i* isum, __m1
   *isum = _mm256_add_epi32(acc0, acc1);
 }
 
-// Super-blocks are reduced two at a time (one horizontal sum for both isums and msums); the
-// float steps then run per super-block in order, as in the reference.
-template <typename Block>
-inline float DotQ4_KSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const Block*>(w);
-  const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const int64_t nb = n / kQK_K;
-  float sum = 0;
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    __m256i i0, i1;
-    __m128i m0, m1;
-    Q4KBlockSums(wb[b], xb[b], &i0, &m0);
-    Q4KBlockSums(wb[b + 1], xb[b + 1], &i1, &m1);
-    alignas(16) int32_t s[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(s),
-                    Sum4(i0, i1, _mm256_zextsi128_si256(m0), _mm256_zextsi128_si256(m1)));
-    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[2]);
-    sum = Q4KFinish(sum, wb[b + 1], xb[b + 1], s[1], s[3]);
-  }
-  if (b < nb) {
-    __m256i i0;
-    __m128i m0;
-    Q4KBlockSums(wb[b], xb[b], &i0, &m0);
-    alignas(16) int32_t s[4];
-    _mm_store_si128(
-        reinterpret_cast<__m128i*>(s),
-        Sum4(i0, _mm256_zextsi128_si256(m0), _mm256_setzero_si256(), _mm256_setzero_si256()));
-    sum = Q4KFinish(sum, wb[b], xb[b], s[0], s[1]);
-  }
-  return sum;
-}
-
 float DotQ4_KAvx2(const void* w, const void* x, int64_t n) {
-  return DotQ4_KSimd<BlockQ4_K>(w, x, n);
+  return DotMinSuperBlocks<BlockQ4_K, Q4KBlockSums<BlockQ4_K>>(w, x, n);
 }
 FATHOM_VNNI float DotQ4_KVnni(const void* w, const void* x, int64_t n) {  // see the top
-  return DotQ4_KSimd<BlockQ4_K>(w, x, n);
+  return DotMinSuperBlocks<BlockQ4_K, Q4KBlockSums<BlockQ4_K>>(w, x, n);
 }
 float DotQ5_KAvx2(const void* w, const void* x, int64_t n) {
-  return DotQ4_KSimd<BlockQ5_K>(w, x, n);
+  return DotMinSuperBlocks<BlockQ5_K, Q4KBlockSums<BlockQ5_K>>(w, x, n);
 }
 FATHOM_VNNI float DotQ5_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ4_KSimd<BlockQ5_K>(w, x, n);
+  return DotMinSuperBlocks<BlockQ5_K, Q4KBlockSums<BlockQ5_K>>(w, x, n);
 }
 
 // One Q6_K super-block against Q8_K activations: 8 int32 lanes whose sum is isum (the scaled
@@ -832,29 +798,11 @@ inline __m256i Q6KBlockSums(const BlockQ6_K& w, const BlockQ8_K& x) {
   return _mm256_add_epi32(acc0, acc1);
 }
 
-// Super-blocks are reduced four at a time; the float steps then run per super-block in order.
-inline float DotQ6_KSimd(const void* w, const void* xq, int64_t n) {
-  const auto* wb = static_cast<const BlockQ6_K*>(w);
-  const auto* xb = static_cast<const BlockQ8_K*>(xq);
-  const int64_t nb = n / kQK_K;
-  float sum = 0;
-  for (int64_t b = 0; b < nb; b += 4) {
-    const int64_t count = nb - b < 4 ? nb - b : 4;
-    __m256i v[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-    for (int64_t k = 0; k < count; ++k) v[k] = Q6KBlockSums(wb[b + k], xb[b + k]);
-    alignas(16) int32_t isum[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(isum), Sum4(v[0], v[1], v[2], v[3]));
-    for (int64_t k = 0; k < count; ++k) {
-      sum = sum + (xb[b + k].d * _cvtsh_ss(wb[b + k].d)) * static_cast<float>(isum[k]);
-    }
-  }
-  return sum;
+float DotQ6_KAvx2(const void* w, const void* x, int64_t n) {
+  return DotScaledSuperBlocks<BlockQ6_K, Q6KBlockSums>(w, x, n);
 }
-
-float DotQ6_KAvx2(const void* w, const void* x, int64_t n) { return DotQ6_KSimd(w, x, n); }
 FATHOM_VNNI float DotQ6_KVnni(const void* w, const void* x, int64_t n) {
-  return DotQ6_KSimd(w, x, n);
+  return DotScaledSuperBlocks<BlockQ6_K, Q6KBlockSums>(w, x, n);
 }
 
 bool CpuHasVnni() {
