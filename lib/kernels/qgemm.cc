@@ -543,16 +543,23 @@ struct alignas(64) PanelQ4KAmx {
   uint8_t hi[4][16 * 64];
 };
 
-FATHOM_QGEMM_VNNI void ScaleCodesForAmx(const PanelQ4K& p, PanelQ4KAmx* out) {
-  const __m512i low_byte = _mm512_set1_epi16(0x00FF);
+// Codes times their sub-block scales, + kOffset, as the low and high bytes of PanelQ4KAmx, for the
+// panel's 64 code vectors q and per-row scales sc (kSubBlock elements per scale: 32 for Q4_K /
+// Q5_K, 16 for Q6_K, whose signed products need the offset to be unsigned).
+template <int kSubBlock, int kOffset>
+FATHOM_QGEMM_VNNI void ScaleCodesForAmx(const __m512i* q, const __m512i* sc, PanelQ4KAmx* out) {
+  const __m512i low_byte = _mm512_set1_epi16(0x00FF), offset = _mm512_set1_epi16(kOffset);
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   for (int g = 0; g < 4; ++g) {
     for (int c = 0; c < 16; ++c) {
-      // Code dword c of group g: elements 64g + 4c .. (c < 8: sub-block 2g, else 2g + 1).
-      const __m512i q = p.q[16 * g + c];
-      const __m512i sc = p.sc[2 * g + c / 8];
-      const __m512i sc16 = _mm512_or_si512(sc, _mm512_slli_epi32(sc, 16));
-      const __m512i even = _mm512_mullo_epi16(_mm512_and_si512(q, low_byte), sc16);
-      const __m512i odd = _mm512_mullo_epi16(_mm512_srli_epi16(q, 8), sc16);
+      // Code dword c of group g: elements 64g + 4c .., sub-block (64g + 4c) / kSubBlock.
+      const __m512i v = q[16 * g + c];
+      const __m512i s = sc[(64 * g + 4 * c) / kSubBlock];
+      const __m512i s16 = _mm512_or_si512(_mm512_and_si512(s, low16), _mm512_slli_epi32(s, 16));
+      const __m512i even =
+          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_and_si512(v, low_byte), s16), offset);
+      const __m512i odd =
+          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_srli_epi16(v, 8), s16), offset);
       const __m512i lo =
           _mm512_or_si512(_mm512_and_si512(even, low_byte), _mm512_slli_epi16(odd, 8));
       const __m512i hi =
@@ -625,18 +632,17 @@ FATHOM_QGEMM_AMX inline void IssueQ4KAmx(const PanelQ4KAmx* amx, const uint8_t* 
   }
 }
 
-// 16 x kTiles tokens: a_tiles holds their PackAmxActivations (tile k at + k * units *
-// kAmxUnitBytes), x0 their activation rows (token t at x0 + t * xq_stride, for the scales);
-// bs[t * bs_stride + 4u + i] as TileQ4K's. Tiles: C_lo, C_hi of token tile k in 2k, 2k + 1; A of
-// tile k in 4 + k; B_lo, B_hi in 6, 7 (each B tile load serves kTiles products).
-template <int kTiles>
-FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, int64_t units,
-                                 const uint8_t* a_tiles, const uint8_t* x0, uint64_t xq_stride,
-                                 const int32_t* bs, int64_t bs_stride, float* y, int64_t y_stride,
-                                 __mmask16 rmask) {
+// 16 x kTiles tokens of a Q4_K / Q5_K / Q6_K panel: a_tiles holds their PackAmxActivations (tile
+// k at + k * units * kAmxUnitBytes). Tiles: C_lo, C_hi of token tile k in 2k, 2k + 1; A of tile k
+// in 4 + k; B_lo, B_hi in 6, 7 (each B tile load serves kTiles products). finish(p, u, t, codes,
+// sum) adds token t's unit-u term to its 16 row sums, codes being C_lo + 256 C_hi.
+template <int kTiles, typename Panel, typename Finish>
+FATHOM_QGEMM_AMX void TileKAmx(const Panel* panel, const PanelQ4KAmx* amx, int64_t units,
+                               const uint8_t* a_tiles, const Finish& finish, float* y,
+                               int64_t y_stride, __mmask16 rmask) {
   constexpr int kTokens = kAmxTokens * kTiles;
   alignas(64) int32_t c[2][2 * kTiles][kAmxTokens][16];  // two units' results: u % 2
-  alignas(64) float sum[kTokens][16] = {};
+  alignas(64) float sum[kTokens][16] = {};  // in memory: 32 vectors would not fit the registers
   // Software pipelining: unit u + 1's tile products are issued before unit u's results are
   // scaled, so the tile unit works while the vector units finish.
   IssueQ4KAmx<kTiles>(amx, a_tiles, units, 0);
@@ -649,96 +655,60 @@ FATHOM_QGEMM_AMX void TileQ4KAmx(const PanelQ4K* panel, const PanelQ4KAmx* amx, 
       _tile_stored(3, cu[3], 64);
     }
     if (u + 1 < units) IssueQ4KAmx<kTiles>(amx, a_tiles, units, u + 1);
-    const PanelQ4K& p = panel[u];
     for (int t = 0; t < kTokens; ++t) {
       const int k = t / kAmxTokens, tt = t % kAmxTokens;
-      const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
-      const __m512i isum =
+      const __m512i codes =
           _mm512_add_epi32(_mm512_load_si512(cu[2 * k][tt]),
                            _mm512_slli_epi32(_mm512_load_si512(cu[2 * k + 1][tt]), 8));
-      __m512i msum = _mm512_setzero_si512();
-      const int32_t* tb = bs + t * bs_stride + 4 * u;
-      for (int i = 0; i < 4; ++i)
-        msum = _mm512_dpwssd_epi32(msum, p.mn[i], _mm512_set1_epi32(tb[i]));
-      const __m512 xd = _mm512_set1_ps(xt.d);
-      const __m512 d = _mm512_mul_ps(xd, p.d);
-      const __m512 m = _mm512_mul_ps(xd, p.dmin);
-      const __m512 acc = _mm512_load_ps(sum[t]);
-      _mm512_store_ps(sum[t],
-                      _mm512_sub_ps(_mm512_add_ps(acc, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))),
-                                    _mm512_mul_ps(m, _mm512_cvtepi32_ps(msum))));
+      _mm512_store_ps(sum[t], finish(panel[u], u, t, codes, _mm512_load_ps(sum[t])));
     }
   }
   for (int t = 0; t < kTokens; ++t) {
     _mm512_mask_storeu_ps(y + t * y_stride, rmask, _mm512_load_ps(sum[t]));
   }
 }
+
+// TileQ4K's steps for one token and unit: x0 holds the tokens' activation rows (token t at
+// x0 + t * xq_stride), bs[t * bs_stride + 4u + i] the paired block sums.
+struct Q4KAmxFinish {
+  const uint8_t* x0;
+  uint64_t xq_stride;
+  const int32_t* bs;
+  int64_t bs_stride;
+  FATHOM_QGEMM_VNNI __m512 operator()(const PanelQ4K& p, int64_t u, int t, __m512i isum,
+                                      __m512 sum) const {
+    const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
+    __m512i msum = _mm512_setzero_si512();
+    const int32_t* tb = bs + t * bs_stride + 4 * u;
+    for (int i = 0; i < 4; ++i) msum = _mm512_dpwssd_epi32(msum, p.mn[i], _mm512_set1_epi32(tb[i]));
+    const __m512 xd = _mm512_set1_ps(xt.d);
+    const __m512 d = _mm512_mul_ps(xd, p.d);
+    const __m512 m = _mm512_mul_ps(xd, p.dmin);
+    return _mm512_sub_ps(_mm512_add_ps(sum, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))),
+                         _mm512_mul_ps(m, _mm512_cvtepi32_ps(msum)));
+  }
+};
 
 // Q6_K on the same tiles: a code u (0..63) times its signed 16-element sub-block scale lies in
 // [-8064, 8001]; stored + 8192 (14 bits, unsigned) as a low and a high byte, so the unit's code
 // products are C_lo + 256 C_hi - 8192 * (the token's sum over the unit), exactly; TileQ6K's
-// -32 offset terms and float step follow.
-FATHOM_QGEMM_VNNI void ScaleQ6KCodesForAmx(const PanelQ6K& p, PanelQ4KAmx* out) {
-  const __m512i low_byte = _mm512_set1_epi16(0x00FF), offset = _mm512_set1_epi16(8192);
-  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
-  for (int g = 0; g < 4; ++g) {
-    for (int c = 0; c < 16; ++c) {
-      // Code dword c of group g: elements 64g + 4c .., sub-block 4g + c / 4.
-      const __m512i q = p.q[16 * g + c];
-      const __m512i sc = p.sc[4 * g + c / 4];
-      const __m512i sc16 = _mm512_or_si512(_mm512_and_si512(sc, low16), _mm512_slli_epi32(sc, 16));
-      const __m512i even =
-          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_and_si512(q, low_byte), sc16), offset);
-      const __m512i odd =
-          _mm512_add_epi16(_mm512_mullo_epi16(_mm512_srli_epi16(q, 8), sc16), offset);
-      const __m512i lo =
-          _mm512_or_si512(_mm512_and_si512(even, low_byte), _mm512_slli_epi16(odd, 8));
-      const __m512i hi =
-          _mm512_or_si512(_mm512_srli_epi16(even, 8), _mm512_andnot_si512(low_byte, odd));
-      _mm512_store_si512(out->lo[g] + 64 * c, lo);
-      _mm512_store_si512(out->hi[g] + 64 * c, hi);
+// -32 offset terms and float step follow. xsum[t * units + u] is token t's sum over unit u.
+struct Q6KAmxFinish {
+  const uint8_t* x0;
+  uint64_t xq_stride;
+  const int32_t* xsum;
+  int64_t units;
+  FATHOM_QGEMM_VNNI __m512 operator()(const PanelQ6K& p, int64_t u, int t, __m512i codes,
+                                      __m512 sum) const {
+    const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
+    __m512i isum = _mm512_add_epi32(codes, _mm512_set1_epi32(-8192 * xsum[t * units + u]));
+    for (int i = 0; i < 8; ++i) {
+      isum = _mm512_dpwssd_epi32(isum, p.bias[i], _mm512_set1_epi32(LoadI32(xt.bsums + 2 * i)));
     }
+    const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xt.d), p.d);
+    return _mm512_add_ps(sum, _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum)));
   }
-}
-
-// 16 x kTiles tokens, as TileQ4KAmx; xsum[t * units + u] is token t's sum over unit u.
-template <int kTiles>
-FATHOM_QGEMM_AMX void TileQ6KAmx(const PanelQ6K* panel, const PanelQ4KAmx* amx, int64_t units,
-                                 const uint8_t* a_tiles, const uint8_t* x0, uint64_t xq_stride,
-                                 const int32_t* xsum, float* y, int64_t y_stride, __mmask16 rmask) {
-  constexpr int kTokens = kAmxTokens * kTiles;
-  alignas(64) int32_t c[2][2 * kTiles][kAmxTokens][16];
-  alignas(64) float sum[kTokens][16] = {};
-  IssueQ4KAmx<kTiles>(amx, a_tiles, units, 0);
-  for (int64_t u = 0; u < units; ++u) {
-    auto& cu = c[u % 2];
-    _tile_stored(0, cu[0], 64);
-    _tile_stored(1, cu[1], 64);
-    if (kTiles == 2) {
-      _tile_stored(2, cu[2], 64);
-      _tile_stored(3, cu[3], 64);
-    }
-    if (u + 1 < units) IssueQ4KAmx<kTiles>(amx, a_tiles, units, u + 1);
-    const PanelQ6K& p = panel[u];
-    for (int t = 0; t < kTokens; ++t) {
-      const int k = t / kAmxTokens, tt = t % kAmxTokens;
-      const BlockQ8_K& xt = reinterpret_cast<const BlockQ8_K*>(x0 + t * xq_stride)[u];
-      __m512i isum = _mm512_add_epi32(
-          _mm512_add_epi32(_mm512_load_si512(cu[2 * k][tt]),
-                           _mm512_slli_epi32(_mm512_load_si512(cu[2 * k + 1][tt]), 8)),
-          _mm512_set1_epi32(-8192 * xsum[t * units + u]));
-      for (int i = 0; i < 8; ++i) {
-        isum = _mm512_dpwssd_epi32(isum, p.bias[i], _mm512_set1_epi32(LoadI32(xt.bsums + 2 * i)));
-      }
-      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(xt.d), p.d);
-      _mm512_store_ps(sum[t], _mm512_add_ps(_mm512_load_ps(sum[t]),
-                                            _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum))));
-    }
-  }
-  for (int t = 0; t < kTokens; ++t) {
-    _mm512_mask_storeu_ps(y + t * y_stride, rmask, _mm512_load_ps(sum[t]));
-  }
-}
+};
 
 // ---- AMX tiles for the 32-element block types (Q8_0, Q4_0, Q5_0) ------------------------------
 // Each block is one tile product with K = 32 (tdpbsud: the panel's unsigned codes, 8 dwords of
@@ -1082,6 +1052,48 @@ FATHOM_QGEMM_VNNI void RunPanels(const Args& a, PackFn pack, PackInterleavedFn p
       break;                                \
   }
 
+// The K-quant AMX path of one call: the activations of every full 16-token tile packed once, each
+// row panel's codes scaled by scale(panel unit, out), then tiles of 32 or 16 tokens on AMX with
+// finish_for(x0, t0) (TileKAmx's finish for the tokens from t0) and the rest on the AVX-512
+// tiles, vnni_tiles(panel, nt, x, t0, y, mask): the same bits either way.
+template <typename Panel, typename PackFn, typename PackInterleavedFn, typename ScaleFn,
+          typename FinishFor, typename VnniFn>
+FATHOM_QGEMM_VNNI void RunKQuantAmx(const Args& a, PackFn pack, PackInterleavedFn pack_interleaved,
+                                    ScaleFn scale, FinishFor finish_for, VnniFn vnni_tiles) {
+  const int64_t units = a.cols / kQK_K;
+  thread_local std::vector<uint8_t> amx_buf, act_buf;
+  PanelQ4KAmx* amx = Scratch<PanelQ4KAmx>(amx_buf, static_cast<size_t>(units));
+  const int64_t act_tiles = a.n_tokens / kAmxTokens;
+  uint8_t* act = Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * units * kAmxUnitBytes));
+  for (int64_t k = 0; k < act_tiles; ++k) {
+    PackAmxActivations(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, units,
+                       act + k * units * kAmxUnitBytes);
+  }
+  ConfigureAmxTiles();
+  RunPanels<Panel>(
+      a, pack, pack_interleaved,
+      [&](const Panel* p, int64_t n) {
+        for (int64_t u = 0; u < n; ++u) scale(p[u], &amx[u]);
+      },
+      2 * kAmxTokens,
+      [&](const Panel* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
+          __mmask16 m) {
+        const uint8_t* at = act + (t0 / kAmxTokens) * units * kAmxUnitBytes;
+        const auto finish = finish_for(x[0], t0);
+        if (nt == 2 * kAmxTokens) {
+          TileKAmx<2>(p, amx, units, at, finish, y, a.y_stride, m);
+          return;
+        }
+        int k = 0;
+        if (nt >= kAmxTokens) {
+          TileKAmx<1>(p, amx, units, at, finish, y, a.y_stride, m);
+          k = kAmxTokens;
+        }
+        vnni_tiles(p, nt - k, x + k, t0 + k, y + k * a.y_stride, m);
+      });
+  ReleaseAmxTiles();
+}
+
 template <typename Block>
 FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
   constexpr bool kQ5 = std::is_same_v<Block, BlockQ5_K>;
@@ -1120,39 +1132,13 @@ FATHOM_QGEMM_VNNI void QGemmQ4K(const Args& a) {
     PackQ4KInterleaved<kQ5>(unit, p);
   };
   if (a.n_tokens >= kAmxTokens && AmxInt8Available()) {
-    // Full tiles of 16 tokens on AMX, the rest on the AVX-512 tiles (the same bits).
-    thread_local std::vector<uint8_t> amx_buf, act_buf;
-    PanelQ4KAmx* amx = Scratch<PanelQ4KAmx>(amx_buf, static_cast<size_t>(units));
-    const int64_t act_tiles = a.n_tokens / kAmxTokens;
-    uint8_t* act =
-        Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * units * kAmxUnitBytes));
-    for (int64_t k = 0; k < act_tiles; ++k) {
-      PackAmxActivations(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, units,
-                         act + k * units * kAmxUnitBytes);
-    }
-    ConfigureAmxTiles();
-    RunPanels<PanelQ4K>(
+    RunKQuantAmx<PanelQ4K>(
         a, PackQ4K<Block>, pack_interleaved,
-        [&](const PanelQ4K* p, int64_t n) {
-          for (int64_t u = 0; u < n; ++u) ScaleCodesForAmx(p[u], &amx[u]);
+        [](const PanelQ4K& p, PanelQ4KAmx* out) { ScaleCodesForAmx<32, 0>(p.q, p.sc, out); },
+        [&](const uint8_t* x0, int64_t t0) {
+          return Q4KAmxFinish{x0, a.xq_stride, bs + t0 * units * 4, units * 4};
         },
-        2 * kAmxTokens,
-        [&](const PanelQ4K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
-            __mmask16 m) {
-          if (nt == 2 * kAmxTokens) {
-            TileQ4KAmx<2>(p, amx, units, act + (t0 / kAmxTokens) * units * kAmxUnitBytes, x[0],
-                          a.xq_stride, bs + t0 * units * 4, units * 4, y, a.y_stride, m);
-            return;
-          }
-          int k = 0;
-          if (nt >= kAmxTokens) {
-            TileQ4KAmx<1>(p, amx, units, act + (t0 / kAmxTokens) * units * kAmxUnitBytes, x[0],
-                          a.xq_stride, bs + t0 * units * 4, units * 4, y, a.y_stride, m);
-            k = kAmxTokens;
-          }
-          vnni_tiles(p, nt - k, x + k, t0 + k, y + k * a.y_stride, m);
-        });
-    ReleaseAmxTiles();
+        vnni_tiles);
     return;
   }
   RunPanels<PanelQ4K>(a, PackQ4K<Block>, pack_interleaved,
@@ -1171,7 +1157,7 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
   const auto pack_interleaved = [](const uint8_t* unit, int64_t, PanelQ6K* p) {
     PackQ6KInterleaved(unit, p);
   };
-  const auto vnni_tiles = [&](const PanelQ6K* p, int nt, const uint8_t* const* x, float* y,
+  const auto vnni_tiles = [&](const PanelQ6K* p, int nt, const uint8_t* const* x, int64_t, float* y,
                               __mmask16 m) {
     for (int k = 0; k < nt; k += kTileTokens) {
       const int n = std::min(kTileTokens, nt - k);
@@ -1181,16 +1167,8 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
     }
   };
   if (a.n_tokens >= kAmxTokens && AmxInt8Available()) {
-    // Full tiles of 16 tokens on AMX, the rest on the AVX-512 tiles (the same bits).
-    thread_local std::vector<uint8_t> amx_buf, act_buf, xsum_buf;
-    PanelQ4KAmx* amx = Scratch<PanelQ4KAmx>(amx_buf, static_cast<size_t>(units));
-    const int64_t act_tiles = a.n_tokens / kAmxTokens;
-    uint8_t* act =
-        Scratch<uint8_t>(act_buf, static_cast<size_t>(act_tiles * units * kAmxUnitBytes));
-    for (int64_t k = 0; k < act_tiles; ++k) {
-      PackAmxActivations(a.xq + k * kAmxTokens * a.xq_stride, a.xq_stride, units,
-                         act + k * units * kAmxUnitBytes);
-    }
+    // Each token's sum over each unit (the 8192 offset of the AMX codes comes back out with it).
+    thread_local std::vector<uint8_t> xsum_buf;
     int32_t* xsum = Scratch<int32_t>(xsum_buf, static_cast<size_t>(a.n_tokens * units));
     for (int64_t t = 0; t < a.n_tokens; ++t) {
       const auto* xb = reinterpret_cast<const BlockQ8_K*>(a.xq + t * a.xq_stride);
@@ -1200,35 +1178,18 @@ FATHOM_QGEMM_VNNI void QGemmQ6K(const Args& a) {
         xsum[t * units + u] = s;
       }
     }
-    ConfigureAmxTiles();
-    RunPanels<PanelQ6K>(
+    RunKQuantAmx<PanelQ6K>(
         a, PackQ6K, pack_interleaved,
-        [&](const PanelQ6K* p, int64_t n) {
-          for (int64_t u = 0; u < n; ++u) ScaleQ6KCodesForAmx(p[u], &amx[u]);
+        [](const PanelQ6K& p, PanelQ4KAmx* out) { ScaleCodesForAmx<16, 8192>(p.q, p.sc, out); },
+        [&](const uint8_t* x0, int64_t t0) {
+          return Q6KAmxFinish{x0, a.xq_stride, xsum + t0 * units, units};
         },
-        2 * kAmxTokens,
-        [&](const PanelQ6K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0, float* y,
-            __mmask16 m) {
-          const uint8_t* at = act + (t0 / kAmxTokens) * units * kAmxUnitBytes;
-          if (nt == 2 * kAmxTokens) {
-            TileQ6KAmx<2>(p, amx, units, at, x[0], a.xq_stride, xsum + t0 * units, y, a.y_stride,
-                          m);
-            return;
-          }
-          int k = 0;
-          if (nt >= kAmxTokens) {
-            TileQ6KAmx<1>(p, amx, units, at, x[0], a.xq_stride, xsum + t0 * units, y, a.y_stride,
-                          m);
-            k = kAmxTokens;
-          }
-          vnni_tiles(p, nt - k, x + k, y + k * a.y_stride, m);
-        });
-    ReleaseAmxTiles();
+        vnni_tiles);
     return;
   }
   RunPanels<PanelQ6K>(a, PackQ6K, pack_interleaved,
-                      [&](const PanelQ6K* p, int64_t, int nt, const uint8_t* const* x, int64_t,
-                          float* y, __mmask16 m) { vnni_tiles(p, nt, x, y, m); });
+                      [&](const PanelQ6K* p, int64_t, int nt, const uint8_t* const* x, int64_t t0,
+                          float* y, __mmask16 m) { vnni_tiles(p, nt, x, t0, y, m); });
 }
 
 template <Blocks32 kKind>
