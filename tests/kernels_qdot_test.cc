@@ -11,6 +11,7 @@
 #include "kernels/matmul.h"
 #include "kernels/qdot.h"
 #include "runtime/thread_pool.h"
+#include "support/random_vector.h"
 #include "tensor/quant.h"
 
 namespace fathom {
@@ -20,13 +21,7 @@ constexpr DType kTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,   DType::k
                             DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,   DType::kQ4_K,
                             DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS};
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::fathom::testing::RandomVector;
 
 std::vector<uint8_t> QuantizeRow(DType type, const std::vector<float>& x) {
   std::vector<uint8_t> q(*RowBytes(type, static_cast<int64_t>(x.size())));

@@ -11,18 +11,13 @@
 #include "kernels/latent_attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "support/random_vector.h"
 #include "tensor/quant.h"
 
 namespace fathom {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using ::fathom::testing::RandomVector;
 
 class MatMulTest : public ::testing::TestWithParam<DType> {};
 

@@ -3,16 +3,9 @@
 // factor 256 goes into each block's scale: scaling by a power of two is exact in float32.
 #include "kernels/fp8.h"
 
-// GCC 12's AVX-512 intrinsics initialise their "undefined" operands from themselves, which its
-// -Wuninitialized reports at every use (GCC bug 105593, fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-
 #include <algorithm>
 
+#include "kernels/avx512_intrinsics.h"
 #include "tensor/quant.h"
 
 namespace fathom {

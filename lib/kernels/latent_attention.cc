@@ -6,18 +6,15 @@
 #include "kernels/latent_attention.h"
 
 // GCC warns that a 512-bit vector crosses an inline function (-Wpsabi; nothing is passed by
-// value at run time), and GCC 12's AVX-512 intrinsics initialise their "undefined" operands
-// from themselves (-Wuninitialized, GCC bug 105593).
+// value at run time).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "kernels/avx512_intrinsics.h"
 
 namespace fathom {
 namespace {

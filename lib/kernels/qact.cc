@@ -4,16 +4,10 @@
 // Compiled without FP contraction (CMakeLists.txt).
 #include "kernels/qact.h"
 
-// GCC 12's AVX-512 intrinsics trip -Wuninitialized (GCC bug 105593, fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-
 #include <cmath>
 #include <cstring>
 
+#include "kernels/avx512_intrinsics.h"
 #include "kernels/qdot.h"
 #include "tensor/blocks.h"
 #include "tensor/quant.h"

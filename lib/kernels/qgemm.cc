@@ -11,20 +11,13 @@
 // sums and float steps. Compiled without FP contraction (CMakeLists.txt: -ffp-contract=off).
 #include "kernels/qgemm.h"
 
-// GCC 12's AVX-512 intrinsics initialise their "undefined" operands from themselves, which its
-// -Wuninitialized reports at every use (GCC bug 105593, fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/amx.h"
+#include "kernels/avx512_intrinsics.h"
 #include "kernels/interleave.h"
 #include "tensor/blocks.h"
 
