@@ -22,7 +22,8 @@ bool Detect() {
   __cpuid_count(7, 0, a, b, c, d);
   const bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
   if (!tile || !int8) return false;
-  // The tiles also need AVX-512 (the kernels finish with it) and the OS's XSAVE support.
+  // The OS must manage extended state (XSAVE); AVX-512 VNNI, which the kernels finish with, is
+  // checked by their callers (the AMX path is part of the VNNI one).
   __cpuid(1, a, b, c, d);
   if (((c >> 27) & 1) == 0) return false;  // OSXSAVE
 #if defined(__linux__)

@@ -324,7 +324,7 @@ void MatMulRef(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y
       const float* xt = x + t * w.cols;
       if (w.block_scale != nullptr) {
         // Fold the block scales into the activations so DotRef stays the plain type's reference.
-        const float* scales = w.block_scale + ((w.scale_row0 + r) / kScaleBlock) * w.scale_cols;
+        const float* scales = RowScales(w, r);
         for (int64_t c = 0; c < w.cols; ++c) scaled[c] = xt[c] * scales[c / kScaleBlock];
         xt = scaled.data();
       }

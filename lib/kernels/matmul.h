@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "kernels/fp8.h"
 #include "runtime/thread_pool.h"
 #include "tensor/dtype.h"
 
@@ -32,7 +33,7 @@ struct WeightMatrix {
   WeightMatrix Rows(int64_t first, int64_t count) const;
 };
 
-inline constexpr int64_t kScaleBlock = 128;
+inline constexpr int64_t kScaleBlock = kFp8ScaleBlock;  // DeepSeek FP8's 128x128 blocks
 
 // How MatMul multiplies quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL,
 // IQ4_XS):
